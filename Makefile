@@ -1,0 +1,51 @@
+# Two commands: `make run` serves the demo, `make test` passes the tests. Both set up .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 5000
+HOST ?= 127.0.0.1
+WEB_CONCURRENCY ?= 4
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app bookings
+
+.PHONY: run serve test demo migrate lint format bench mail clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+migrate: $(VENV)/.installed
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) demo --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: migrate
+	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'bookings:create_app()'
+
+demo: migrate
+	$(FLASK) demo --replace
+
+mail: migrate
+	$(FLASK) mail send --watch
+
+test: $(VENV)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,91 @@
+"""The London Safeguarding Children Board's event and conference booking system."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object("bookings.config")
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    _configure_database(app)
+    _configure_secret_key(app)
+
+    from bookings import models  # noqa: F401  (registers every table with the metadata)
+    from bookings.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    from bookings import cli, web
+    from bookings.mail import sender
+
+    web.init_app(app)
+    cli.init_app(app)
+    sender.init_app(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    """``DATABASE_URL`` picks the database; a bad one stops start-up with a one-line reason."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        default = f"sqlite:///{Path(app.instance_path) / 'bookings.sqlite3'}"
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL") or default
+    raw = app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        url = make_url(raw)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise SystemExit(f"DATABASE_URL is not a usable database URL ({exc})") from None
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
+        app.config["SQLALCHEMY_DATABASE_URI"] = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "connect_args": {"timeout": 30},
+        }
+
+
+def _configure_secret_key(app: Flask) -> None:
+    """Use ``SECRET_KEY`` if given, else one generated once and kept in ``instance/``."""
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        # Written aside, then linked into place: concurrent workers never read half a key.
+        scratch = key_file.with_name(f".secret_key.{os.getpid()}")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(scratch, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,0 +1,42 @@
+"""Imports every model so that the metadata, Alembic and the shell see all tables."""
+
+from bookings.accounts.audit import AuditEntry
+from bookings.accounts.models import OrganiserUser, Role
+from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.events.manage_models import EventMessage
+from bookings.events.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    ProgrammeSlot,
+    SlotKind,
+    Speaker,
+    Venue,
+)
+from bookings.mail.models import OutboxMessage
+from bookings.networks.models import Meeting, MeetingStatus, Network
+from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
+
+__all__ = [
+    "AuditEntry",
+    "Booking",
+    "BookingStatus",
+    "Event",
+    "EventKind",
+    "EventMessage",
+    "EventStatus",
+    "FigureBasis",
+    "Meeting",
+    "MeetingStatus",
+    "Network",
+    "OrganiserUser",
+    "OutboxMessage",
+    "ProgrammeSlot",
+    "RecordedFigures",
+    "RecordedSectorFigure",
+    "Role",
+    "Sector",
+    "SlotKind",
+    "Speaker",
+    "Venue",
+]

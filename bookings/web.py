@@ -1,0 +1,102 @@
+"""Blueprints, template filters, error pages and the login loader."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, render_template
+from markupsafe import Markup
+
+from bookings.db import db, to_london
+from bookings.extensions import login_manager
+
+
+def init_app(app: Flask) -> None:
+    from bookings.accounts.admin import bp as admin_bp
+    from bookings.accounts.views import bp as accounts_bp
+    from bookings.booking.console import bp as console_bp
+    from bookings.booking.views import bp as booking_bp
+    from bookings.events.api import bp as api_bp
+    from bookings.events.manage import bp as manage_bp
+    from bookings.events.views import bp as events_bp
+    from bookings.feeds.views import bp as feeds_bp
+    from bookings.networks.manage import bp as manage_networks_bp
+    from bookings.networks.views import bp as networks_bp
+    from bookings.stats.views import bp as stats_bp
+
+    for blueprint in (
+        events_bp,
+        booking_bp,
+        networks_bp,
+        feeds_bp,
+        api_bp,
+        accounts_bp,
+        manage_bp,
+        console_bp,
+        manage_networks_bp,
+        admin_bp,
+        stats_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+    app.add_template_filter(london_date, "london_date")
+    app.add_template_filter(london_time, "london_time")
+    app.add_template_filter(london_datetime_text, "london_datetime")
+    app.add_template_filter(time_range, "time_range")
+    app.add_template_filter(paragraphs, "paragraphs")
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(429)
+    def too_many(_error):
+        return render_template("errors/429.html"), 429
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        db.session.rollback()
+        return render_template("errors/500.html"), 500
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from bookings.accounts.models import OrganiserUser
+
+    user = db.session.get(OrganiserUser, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def _clock(value: datetime) -> str:
+    """London style: 9am, 9.30am, 12pm."""
+    local = to_london(value)
+    hour = local.hour % 12 or 12
+    suffix = "am" if local.hour < 12 else "pm"
+    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}.{local.minute:02d}{suffix}"
+
+
+def london_date(value: datetime | date | None) -> str:
+    if value is None:
+        return "date to be confirmed"
+    day = to_london(value).date() if isinstance(value, datetime) else value
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def london_time(value: datetime | None) -> str:
+    return _clock(value) if value is not None else ""
+
+
+def london_datetime_text(value: datetime | None) -> str:
+    return f"{london_date(value)}, {_clock(value)}" if value is not None else ""
+
+
+def time_range(start: datetime | None, end: datetime | None = None) -> str:
+    if start is None:
+        return ""
+    return f"{_clock(start)} to {_clock(end)}" if end is not None else f"{_clock(start)} onwards"
+
+
+def paragraphs(text: str) -> Markup:
+    """Blank-line separated text as escaped HTML paragraphs."""
+    blocks = [block.strip() for block in (text or "").split("\n\n") if block.strip()]
+    return Markup("").join(Markup("<p>%s</p>") % block for block in blocks)
