@@ -1,0 +1,175 @@
+"""Admins' pages (/manage/admin): organiser accounts, the sector list and the audit log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length
+
+from bookings.accounts import audit, roles
+from bookings.accounts import sectors as sector_service
+from bookings.accounts import service as accounts
+from bookings.accounts.models import Role
+from bookings.db import db
+from bookings.events.forms import ActionForm, choices
+
+bp = Blueprint("admin", __name__, url_prefix="/manage/admin")
+roles.guard(bp, Role.admin)
+
+ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
+
+
+class SectorForm(FlaskForm):
+    name = StringField(
+        "Sector name",
+        validators=[
+            DataRequired(message="Enter the sector's name."),
+            Length(max=100, message="Please use at most 100 characters."),
+        ],
+    )
+
+
+class OrganiserForm(FlaskForm):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            DataRequired(message="Enter the organiser's e-mail address."),
+            Email(message="Enter an address like name@example.org.", check_deliverability=False),
+            Length(max=254, message="Please use at most 254 characters."),
+        ],
+    )
+    name = StringField("Name", validators=[Length(max=120)])
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="organiser")
+    password = PasswordField(
+        "First password",
+        validators=[
+            DataRequired(message="Enter a first password."),
+            Length(
+                min=accounts.MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+    )
+
+
+class AccountForm(FlaskForm):
+    role = SelectField("Role", choices=choices(ROLE_CHOICES))
+    active = BooleanField("Can log in")
+
+
+# ----------------------------------------------------------------------------- sectors
+
+
+@bp.get("/sectors", endpoint="sectors")
+def sector_list():
+    return _sectors_page(SectorForm())
+
+
+def _sectors_page(form: SectorForm, status: int = 200):
+    return render_template(
+        "manage/sectors.html",
+        rows=sector_service.sectors_with_use(),
+        form=form,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.post("/sectors/new")
+def add_sector():
+    form = SectorForm()
+    if form.validate_on_submit():
+        try:
+            sector = sector_service.add(form.name.data)
+        except sector_service.SectorError as problem:
+            form.name.errors.append(str(problem))
+        else:
+            flash(f"Sector added: {sector.name}.")
+            return redirect(url_for("admin.sectors"))
+    return _sectors_page(form, 400)
+
+
+@bp.post("/sectors/<int:sector_id>/<action>")
+def sector_action(sector_id: int, action: str):
+    if action not in ("rename", "up", "down", "retire", "restore", "delete"):
+        abort(404)
+    form = SectorForm() if action == "rename" else ActionForm()
+    if not form.validate_on_submit():
+        flash("Enter the sector's new name.", "error")
+        return redirect(url_for("admin.sectors"))
+    try:
+        if action == "rename":
+            sector_service.rename(sector_id, form.name.data)
+        elif action in ("up", "down"):
+            sector_service.move(sector_id, -1 if action == "up" else 1)
+        elif action in ("retire", "restore"):
+            sector_service.set_retired(sector_id, action == "retire")
+        else:
+            sector_service.delete(sector_id)
+    except LookupError:
+        abort(404)
+    except sector_service.SectorError as problem:
+        flash(str(problem), "error")
+    else:
+        flash("Sector list saved.")
+    return redirect(url_for("admin.sectors"))
+
+
+# ----------------------------------------------------------------------------- organisers
+
+
+@bp.route("/organisers", methods=["GET", "POST"])
+def organisers():
+    form = OrganiserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_organiser(
+                form.email.data, form.password.data, name=form.name.data, role=Role(form.role.data)
+            )
+        except accounts.AccountError as problem:
+            form.email.errors.append(str(problem))
+        else:
+            audit.record(
+                "organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}"
+            )
+            db.session.commit()
+            flash(f"Account made for {user.email}. Give them the first password in person.")
+            return redirect(url_for("admin.organisers"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("manage/organisers.html", users=accounts.organisers(), form=form), status
+
+
+@bp.post("/organisers/<int:user_id>")
+def update_organiser(user_id: int):
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            accounts.update_organiser(
+                user_id,
+                role=Role(form.role.data),
+                active=form.active.data,
+                acting=current_user._get_current_object(),
+            )
+        except LookupError:
+            abort(404)
+        except accounts.AccountError as problem:
+            flash(str(problem), "error")
+        else:
+            flash("Account saved.")
+    return redirect(url_for("admin.organisers"))
+
+
+# ----------------------------------------------------------------------------- audit log
+
+
+@bp.get("/audit")
+def audit_log():
+    kind = request.args.get("type") or None
+    return render_template(
+        "manage/audit.html",
+        entries=audit.recent(300, target_type=kind),
+        kind=kind,
+        kinds=("event", "network", "sector", "organiser"),
+    )

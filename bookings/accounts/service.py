@@ -1,0 +1,72 @@
+"""Organiser accounts: creation and password checks."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from bookings.accounts.models import OrganiserUser, Role
+from bookings.db import db
+
+# Checked when the address is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    pass
+
+
+def authenticate(email: str, password: str) -> OrganiserUser | None:
+    user = db.session.scalar(
+        select(OrganiserUser).where(func.lower(OrganiserUser.email) == email.strip().lower())
+    )
+    if user is None:
+        OrganiserUser(password_hash=_DUMMY_HASH).check_password(password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+def create_organiser(
+    email: str, password: str, *, name: str = "", role: Role = Role.organiser
+) -> OrganiserUser:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    exists = db.session.scalar(select(OrganiserUser.id).where(OrganiserUser.email == email))
+    if exists is not None:
+        raise AccountError(f"an organiser with the address {email} already exists")
+    user = OrganiserUser(email=email, name=name, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# ----------------------------------------------------------------------------- admin console
+
+
+def organisers() -> list[OrganiserUser]:
+    return list(db.session.scalars(select(OrganiserUser).order_by(OrganiserUser.email)))
+
+
+def update_organiser(user_id: int, *, role: Role, active: bool, acting: OrganiserUser) -> None:
+    """Admins change roles and lock accounts; never their own, so one admin always remains."""
+    from bookings.accounts import audit
+
+    user = db.session.get(OrganiserUser, user_id)
+    if user is None:
+        raise LookupError(user_id)
+    if user.id == acting.id and (role != user.role or not active):
+        raise AccountError("You cannot change your own role or lock your own account.")
+    changes = audit.diff(
+        {"role": user.role, "active": user.active}, {"role": role, "active": active}
+    )
+    if changes:
+        user.role, user.active = role, active
+        audit.record("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
+        db.session.commit()
