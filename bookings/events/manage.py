@@ -1,0 +1,322 @@
+"""The organiser console (/manage): dashboard, events, their programme and messages.
+
+Delegates and check-in live in ``bookings.booking.console``, networks in
+``bookings.networks.manage``, accounts, sectors and the audit log in ``bookings.accounts.admin``.
+Every route needs a logged-in organiser (``roles.guard``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from bookings.accounts import audit, roles
+from bookings.booking import service as booking_service
+from bookings.db import london_date, utcnow
+from bookings.events import manage_service as service
+from bookings.events import messages
+from bookings.events.forms import (
+    ActionForm,
+    CancelEventForm,
+    CapacityForm,
+    DuplicateForm,
+    EventForm,
+    MessageForm,
+    SlotForm,
+)
+from bookings.events.models import Event, EventKind, SlotKind
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+roles.guard(bp)
+
+
+@bp.app_errorhandler(403)
+def forbidden(_error):
+    return render_template("manage/403.html"), 403
+
+
+def _event_or_404(event_id: int) -> Event:
+    event = service.event(event_id)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _status(form) -> int:
+    return 400 if request.method == "POST" and (form.errors or form.form_errors) else 200
+
+
+@bp.get("/")
+def dashboard():
+    events = service.upcoming_events()
+    today = london_date(utcnow())
+    return render_template(
+        "manage/dashboard.html",
+        events=events,
+        availability=booking_service.availability_for(events),
+        days_to_go={event.id: (london_date(event.starts_at) - today).days for event in events},
+        activity=audit.recent(12),
+    )
+
+
+@bp.get("/events")
+def events():
+    upcoming = service.upcoming_events()
+    past = service.past_events()
+    return render_template(
+        "manage/events.html",
+        upcoming=upcoming,
+        past=past,
+        availability=booking_service.availability_for([*upcoming, *past]),
+    )
+
+
+# ----------------------------------------------------------------------------- create and edit
+
+
+def _event_form(**kw) -> EventForm:
+    form = EventForm(**kw)
+    form.set_choices(service.venue_choices(), service.network_choices())
+    return form
+
+
+def _event_data(form: EventForm) -> service.EventData:
+    return service.EventData(
+        title=form.title.data,
+        slug=form.slug.data or "",
+        kind=EventKind(form.kind.data),
+        summary=form.summary.data,
+        description=form.description.data,
+        notes=form.notes.data,
+        starts_at=form.starts_at,
+        ends_at=form.ends_at,
+        venue_id=form.venue.data or None,
+        booking_opens_at=form.opens_at,
+        booking_closes_at=form.closes_at,
+        series=form.series.data,
+        host_network_id=form.host_network.data or None,
+        capacity=form.capacity.data or 0,
+        new_venue_name=form.new_venue_name.data,
+        new_venue_address=form.new_venue_address.data,
+        new_venue_postcode=form.new_venue_postcode.data,
+    )
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def new_event():
+    form = _event_form()
+    if form.validate_on_submit():
+        event = service.create_event(_event_data(form))
+        flash(f"Draft saved: {event.title}. Add its programme, then publish it.")
+        return redirect(url_for("manage.event", event_id=event.id))
+    return render_template("manage/event_form.html", form=form, event=None), _status(form)
+
+
+@bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
+def edit_event(event_id: int):
+    event = _event_or_404(event_id)
+    form = _event_form()
+    if request.method == "GET":
+        form.fill_from(event)
+    elif form.validate_on_submit():
+        try:
+            version = int(form.version.data or 0)
+            _, told = service.update_event(
+                event.id, _event_data(form), version, notify_delegates=form.notify_delegates.data
+            )
+        except service.StaleEdit:
+            form.form_errors.append(
+                "Someone else saved this event while you were editing it. Your changes are "
+                "below; the saved event is at the top of this page. Open the page again to "
+                "start from the saved version."
+            )
+        except service.EventChangeRefused as refusal:
+            form.form_errors.append(str(refusal))
+        else:
+            flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
+            return redirect(url_for("manage.event", event_id=event_id))
+    # The capacity shown but not edited here: it changes through the capacity form.
+    form.capacity.data = event.capacity
+    return render_template("manage/event_form.html", form=form, event=event), _status(form)
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id: int):
+    event = _event_or_404(event_id)
+    return render_template(
+        "manage/event.html",
+        event=event,
+        availability=booking_service.availability(event),
+        capacity_form=CapacityForm(capacity=event.capacity),
+        action_form=ActionForm(),
+        messages=messages.for_event(event.id),
+        history=audit.recent(20, target_type="event", target_id=event.id),
+    )
+
+
+@bp.post("/events/<int:event_id>/publish")
+def publish(event_id: int):
+    return _status_change(event_id, service.publish, "Published: the event is now on the site.")
+
+
+@bp.post("/events/<int:event_id>/unpublish")
+def unpublish(event_id: int):
+    return _status_change(event_id, service.unpublish, "Unpublished: the event is a draft again.")
+
+
+def _status_change(event_id: int, change, message: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        change(event_id)
+    except LookupError:
+        abort(404)
+    except service.EventChangeRefused as refusal:
+        flash(str(refusal), "error")
+    else:
+        flash(message)
+    return redirect(url_for("manage.event", event_id=event_id))
+
+
+@bp.post("/events/<int:event_id>/capacity")
+def capacity(event_id: int):
+    event = _event_or_404(event_id)
+    form = CapacityForm()
+    if form.validate_on_submit():
+        try:
+            promoted = service.change_capacity(event.id, form.capacity.data)
+        except booking_service.CapacityTooLow as refusal:
+            form.capacity.errors.append(str(refusal))
+        else:
+            extra = f" {len(promoted)} delegates moved from the waiting list." if promoted else ""
+            flash(f"Places set to {form.capacity.data}.{extra}")
+            return redirect(url_for("manage.event", event_id=event_id))
+    return render_template(
+        "manage/event.html",
+        event=event,
+        availability=booking_service.availability(event),
+        capacity_form=form,
+        action_form=ActionForm(),
+        messages=messages.for_event(event.id),
+        history=audit.recent(20, target_type="event", target_id=event.id),
+    ), 400
+
+
+@bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
+def cancel(event_id: int):
+    event = _event_or_404(event_id)
+    form = CancelEventForm()
+    if form.validate_on_submit():
+        try:
+            told = service.cancel_event(event.id, form.reason.data)
+        except service.EventChangeRefused as refusal:
+            flash(str(refusal), "error")
+        else:
+            flash(f"Event cancelled. {told} delegates are being e-mailed.")
+        return redirect(url_for("manage.event", event_id=event_id))
+    return render_template(
+        "manage/cancel.html",
+        form=form,
+        event=event,
+        availability=booking_service.availability(event),
+    ), _status(form)
+
+
+@bp.route("/events/<int:event_id>/duplicate", methods=["GET", "POST"])
+def duplicate(event_id: int):
+    event = _event_or_404(event_id)
+    form = DuplicateForm()
+    if request.method == "GET":
+        form.title.data = event.title
+    if form.validate_on_submit():
+        try:
+            copy = service.duplicate_event(event.id, form.title.data, form.weeks.data)
+        except ValueError as problem:  # a moved time that London skips
+            form.weeks.errors.append(str(problem))
+        else:
+            flash(f"Draft copy made: {copy.title}. Check its dates and programme.")
+            return redirect(url_for("manage.event", event_id=copy.id))
+    return render_template("manage/duplicate.html", form=form, event=event), _status(form)
+
+
+# ----------------------------------------------------------------------------- programme
+
+
+def _slot_data(form: SlotForm) -> service.SlotData:
+    return service.SlotData(
+        starts_at=form.starts_at,
+        ends_at=form.ends_at,
+        kind=SlotKind(form.kind.data),
+        title=form.title.data,
+        description=form.description.data,
+        room=form.room.data,
+        capacity=form.capacity.data,
+        speakers=form.speaker_list(),
+    )
+
+
+@bp.route("/events/<int:event_id>/programme", methods=["GET", "POST"])
+def programme(event_id: int):
+    event = _event_or_404(event_id)
+    form = SlotForm()
+    if request.method == "GET":
+        form.day.data = london_date(event.starts_at)
+    elif form.validate_within(event.starts_at, event.ends_at):
+        slot = service.add_slot(event.id, _slot_data(form))
+        flash(f"Added to the programme: {slot.title}.")
+        return redirect(url_for("manage.programme", event_id=event_id))
+    return render_template(
+        "manage/programme.html", event=event, form=form, action_form=ActionForm()
+    ), _status(form)
+
+
+@bp.route("/events/<int:event_id>/programme/<int:slot_id>", methods=["GET", "POST"])
+def edit_slot(event_id: int, slot_id: int):
+    event = _event_or_404(event_id)
+    slot = service.slot(event_id, slot_id)
+    if slot is None:
+        abort(404)
+    form = SlotForm()
+    if request.method == "GET":
+        form.fill_from(slot)
+    elif form.validate_within(event.starts_at, event.ends_at):
+        service.update_slot(slot, _slot_data(form))
+        flash(f"Saved: {slot.title}.")
+        return redirect(url_for("manage.programme", event_id=event_id))
+    return render_template("manage/slot_form.html", event=event, slot=slot, form=form), _status(
+        form
+    )
+
+
+@bp.post("/events/<int:event_id>/programme/<int:slot_id>/delete")
+def delete_slot(event_id: int, slot_id: int):
+    slot = service.slot(event_id, slot_id)
+    if slot is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    title = slot.title
+    service.delete_slot(slot)
+    flash(f"Removed from the programme: {title}.")
+    return redirect(url_for("manage.programme", event_id=event_id))
+
+
+# ----------------------------------------------------------------------------- messages
+
+
+@bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+def message(event_id: int):
+    event = _event_or_404(event_id)
+    form = MessageForm()
+    if form.validate_on_submit():
+        sent = messages.send(
+            event.id, form.audience.data, form.subject.data, form.body.data, current_user.email
+        )
+        flash(f"Message queued for {sent.recipients} delegates; a copy is kept below.")
+        return redirect(url_for("manage.event", event_id=event_id) + "#messages")
+    return render_template(
+        "manage/message.html",
+        event=event,
+        form=form,
+        availability=booking_service.availability(event),
+    ), _status(form)

@@ -1,0 +1,486 @@
+"""Queries and changes behind the organiser console's event pages.
+
+Rules about places (capacity, the waiting list, cancellations) stay in
+``bookings.booking.service``; these functions call it. Every change is written to the audit
+log in the same commit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from bookings.accounts import audit
+from bookings.booking import service as booking_service
+from bookings.booking.models import Booking, BookingStatus
+from bookings.db import db, london_datetime, to_london, utcnow
+from bookings.events.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    ProgrammeSlot,
+    SlotKind,
+    Speaker,
+    Venue,
+)
+from bookings.mail import notify
+from bookings.networks.models import Network
+
+AUDITED_FIELDS = (
+    "title",
+    "slug",
+    "status",
+    "starts_at",
+    "ends_at",
+    "venue_id",
+    "capacity",
+    "booking_opens_at",
+    "booking_closes_at",
+)
+ACTIVE = (BookingStatus.confirmed, BookingStatus.waitlisted)
+
+
+class StaleEdit(Exception):
+    """Someone else saved the event since this form was opened."""
+
+
+class EventChangeRefused(ValueError):
+    """The change is not allowed; the message says why, for the organiser."""
+
+
+@dataclass
+class EventData:
+    title: str
+    slug: str
+    kind: EventKind
+    summary: str
+    description: str
+    notes: str
+    starts_at: datetime
+    ends_at: datetime
+    venue_id: int | None
+    booking_opens_at: datetime | None
+    booking_closes_at: datetime | None
+    series: str | None
+    host_network_id: int | None
+    capacity: int = 0
+    new_venue_name: str = ""
+    new_venue_address: str = ""
+    new_venue_postcode: str = ""
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def upcoming_events() -> list[Event]:
+    """Every event not yet over, drafts included, soonest first."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .options(joinedload(Event.venue))
+            .where(Event.ends_at > utcnow())
+            .order_by(Event.starts_at)
+        )
+    )
+
+
+def past_events(limit: int = 50) -> list[Event]:
+    return list(
+        db.session.scalars(
+            select(Event)
+            .options(joinedload(Event.venue))
+            .where(Event.ends_at <= utcnow())
+            .order_by(Event.starts_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def event(event_id: int) -> Event | None:
+    """An event with its venue, host and programme, drafts included."""
+    return db.session.scalar(
+        select(Event)
+        .options(
+            joinedload(Event.venue),
+            joinedload(Event.host_network),
+            selectinload(Event.slots).selectinload(ProgrammeSlot.speakers),
+        )
+        .where(Event.id == event_id)
+    )
+
+
+def venue_choices() -> list[tuple[int, str]]:
+    return [
+        (r.id, r.name)
+        for r in db.session.execute(select(Venue.id, Venue.name).order_by(Venue.name))
+    ]
+
+
+def network_choices() -> list[tuple[int, str]]:
+    return list(
+        (r.id, r.name)
+        for r in db.session.execute(select(Network.id, Network.name).order_by(Network.name))
+    )
+
+
+def active_bookings(event_id: int, statuses=ACTIVE) -> list[Booking]:
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.event_id == event_id, Booking.status.in_(statuses))
+            .order_by(Booking.id)
+        )
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:100] or "event"
+
+
+def unique_slug(wanted: str, exclude_id: int | None = None) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3`` ... whichever is free (one query)."""
+    query = select(Event.slug).where((Event.slug == wanted) | Event.slug.like(f"{wanted}-%"))
+    if exclude_id is not None:
+        query = query.where(Event.id != exclude_id)
+    taken = set(db.session.scalars(query))
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"
+
+
+def _venue(data: EventData) -> Venue | None:
+    name = data.new_venue_name.strip()
+    if not name:
+        return db.session.get(Venue, data.venue_id) if data.venue_id else None
+    venue = db.session.scalar(select(Venue).where(Venue.name == name))
+    if venue is None:
+        venue = Venue(
+            name=name,
+            address=data.new_venue_address.strip(),
+            postcode=data.new_venue_postcode.strip().upper(),
+        )
+        db.session.add(venue)
+        db.session.flush()
+    return venue
+
+
+def _apply(event: Event, data: EventData) -> None:
+    event.title = data.title.strip()
+    event.kind = data.kind
+    event.summary = data.summary.strip()
+    event.description = data.description.strip()
+    event.notes = data.notes.strip()
+    event.starts_at = data.starts_at
+    event.ends_at = data.ends_at
+    venue = _venue(data)
+    # Both: the feed SEQUENCE listener watches venue_id, which the relationship alone fills
+    # only during the flush; the relationship keeps event.venue current for the e-mails.
+    event.venue_id = venue.id if venue else None
+    event.venue = venue
+    event.booking_opens_at = data.booking_opens_at
+    event.booking_closes_at = data.booking_closes_at
+    event.series = (data.series or "").strip() or None
+    event.host_network_id = data.host_network_id or None
+
+
+def _moved_lines(before: dict, event: Event) -> list[str]:
+    """What a delegate must hear: the old and new time, the old and new venue."""
+    lines = []
+    if before["starts_at"] != event.starts_at or before["ends_at"] != event.ends_at:
+        old = to_london(before["starts_at"])
+        new_start, new_end = to_london(event.starts_at), to_london(event.ends_at)
+        lines.append(
+            f"The event now runs {new_start:%A} {new_start.day} {new_start:%B %Y} "
+            f"{new_start:%H:%M} to {new_end:%H:%M} (it was {old:%A} {old.day} {old:%B %Y} "
+            f"{old:%H:%M})."
+        )
+    if before["venue_id"] != event.venue_id:
+        place = event.venue.full_address if event.venue else "a venue to be confirmed"
+        lines.append(f"The venue is now {place}.")
+    return lines
+
+
+# ----------------------------------------------------------------------------- changes
+
+
+def create_event(data: EventData) -> Event:
+    event = Event(slug=unique_slug(data.slug or slugify(data.title)), status=EventStatus.draft)
+    _apply(event, data)
+    event.capacity = data.capacity
+    db.session.add(event)
+    db.session.flush()
+    audit.record(
+        "event.create",
+        "event",
+        event.id,
+        f"Created draft {event.title}",
+        audit.diff({}, audit.snapshot(event, AUDITED_FIELDS)),
+    )
+    db.session.commit()
+    return event
+
+
+def update_event(
+    event_id: int, data: EventData, version: int, *, notify_delegates: bool
+) -> tuple[Event, int]:
+    """Save an organiser's edit unless someone else saved first.
+
+    When the time or venue of a published event changes and ``notify_delegates`` is set, each
+    active delegate is e-mailed the change with the new calendar file, in the same commit.
+    Returns the event and the number of delegates told.
+    """
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    if event.version != version:
+        raise StaleEdit()
+    before = audit.snapshot(event, AUDITED_FIELDS)
+    _apply(event, data)
+    if data.slug and data.slug != event.slug:
+        if unique_slug(data.slug, exclude_id=event.id) != data.slug:
+            db.session.rollback()
+            raise EventChangeRefused(f"Another event already uses the web address {data.slug}.")
+        event.slug = data.slug
+    db.session.flush()
+    told = 0
+    moved = _moved_lines(before, event)
+    if moved and notify_delegates and event.status == EventStatus.published:
+        for booking in active_bookings(event.id):
+            notify.event_moved(booking, booking_service.manage_token(booking), moved)
+            told += 1
+    summary = f"Edited {event.title}" + (f"; told {told} delegates of the change" if told else "")
+    audit.record(
+        "event.update",
+        "event",
+        event.id,
+        summary,
+        audit.diff(before, audit.snapshot(event, AUDITED_FIELDS)),
+    )
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleEdit() from None
+    return event, told
+
+
+def publish(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    if event.status != EventStatus.draft:
+        raise EventChangeRefused("Only a draft can be published.")
+    event.status = EventStatus.published
+    audit.record(
+        "event.publish",
+        "event",
+        event.id,
+        f"Published {event.title}",
+        {"status": ["draft", "published"]},
+    )
+    db.session.commit()
+    return event
+
+
+def unpublish(event_id: int) -> Event:
+    """Back to draft, only while nobody holds a place: delegates must never lose an event
+    silently (cancel it instead, and they are told)."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    if event.status != EventStatus.published:
+        raise EventChangeRefused("Only a published event can be unpublished.")
+    held = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.event_id == event.id, Booking.status.in_(ACTIVE)
+        )
+    )
+    if held:
+        raise EventChangeRefused(
+            f"{held} delegates have booked this event, so it cannot go back to draft. "
+            "Cancel it instead: they will be told."
+        )
+    event.status = EventStatus.draft
+    audit.record(
+        "event.unpublish",
+        "event",
+        event.id,
+        f"Unpublished {event.title}",
+        {"status": ["published", "draft"]},
+    )
+    db.session.commit()
+    return event
+
+
+def cancel_event(event_id: int, reason: str) -> int:
+    """Cancel the event and its bookings; returns how many delegates were e-mailed."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    if event.status == EventStatus.cancelled:
+        raise EventChangeRefused("This event is already cancelled.")
+    # Pending in the session, so the booking service's commit records it with the change.
+    audit.record(
+        "event.cancel",
+        "event",
+        event.id,
+        f"Cancelled {event.title}",
+        {"status": [event.status.value, "cancelled"], "cancellation_reason": ["", reason]},
+    )
+    return len(booking_service.cancel_event(event_id, reason))
+
+
+def change_capacity(event_id: int, capacity: int) -> list[Booking]:
+    """Through the booking service: raising promotes the waiting list, lowering stops at the
+    confirmed count (``CapacityTooLow``)."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    before = event.capacity
+    audit.record(
+        "event.capacity",
+        "event",
+        event.id,
+        f"Changed the places of {event.title}",
+        {"capacity": [str(before), str(capacity)]},
+    )
+    return booking_service.change_capacity(event_id, capacity)
+
+
+def _shift(value: datetime | None, weeks: int) -> datetime | None:
+    """Whole weeks on the London wall clock: a 10am start stays 10am across a clock change."""
+    if value is None:
+        return None
+    local = to_london(value) + timedelta(weeks=weeks)
+    return london_datetime(local.date(), local.time().replace(tzinfo=None))
+
+
+def duplicate_event(event_id: int, title: str, weeks: int) -> Event:
+    """A draft copy with its programme, every date moved by ``weeks`` weeks."""
+    original = event(event_id)
+    if original is None:
+        raise LookupError(event_id)
+    copy = Event(
+        slug=unique_slug(slugify(title)),
+        title=title.strip(),
+        kind=original.kind,
+        status=EventStatus.draft,
+        summary=original.summary,
+        description=original.description,
+        notes=original.notes,
+        venue_id=original.venue_id,
+        starts_at=_shift(original.starts_at, weeks),
+        ends_at=_shift(original.ends_at, weeks),
+        capacity=original.capacity,
+        booking_opens_at=_shift(original.booking_opens_at, weeks),
+        booking_closes_at=_shift(original.booking_closes_at, weeks),
+        series=original.series,
+        host_network_id=original.host_network_id,
+    )
+    for slot in original.slots:
+        copy.slots.append(
+            ProgrammeSlot(
+                starts_at=_shift(slot.starts_at, weeks),
+                ends_at=_shift(slot.ends_at, weeks),
+                kind=slot.kind,
+                title=slot.title,
+                description=slot.description,
+                room=slot.room,
+                capacity=slot.capacity,
+                position=slot.position,
+                speakers=[
+                    Speaker(name=s.name, organisation=s.organisation, position=s.position)
+                    for s in slot.speakers
+                ],
+            )
+        )
+    db.session.add(copy)
+    db.session.flush()
+    audit.record(
+        "event.duplicate",
+        "event",
+        copy.id,
+        f"Duplicated {original.title} (id {original.id}) as {copy.title}, {weeks} weeks on",
+    )
+    db.session.commit()
+    return copy
+
+
+# ----------------------------------------------------------------------------- programme
+
+
+@dataclass
+class SlotData:
+    starts_at: datetime
+    ends_at: datetime | None
+    kind: SlotKind
+    title: str
+    description: str
+    room: str
+    capacity: int | None
+    speakers: list[tuple[str, str]]
+
+
+SLOT_FIELDS = ("title", "starts_at", "ends_at", "room", "kind")
+
+
+def _apply_slot(slot: ProgrammeSlot, data: SlotData) -> None:
+    for f in fields(data):
+        if f.name != "speakers":
+            setattr(slot, f.name, getattr(data, f.name))
+    slot.title = data.title.strip()
+    slot.room = data.room.strip()
+    slot.description = data.description.strip()
+    slot.speakers = [
+        Speaker(name=name, organisation=organisation, position=n)
+        for n, (name, organisation) in enumerate(data.speakers)
+    ]
+
+
+def add_slot(event_id: int, data: SlotData) -> ProgrammeSlot:
+    slot = ProgrammeSlot(event_id=event_id)
+    _apply_slot(slot, data)
+    db.session.add(slot)
+    db.session.flush()
+    audit.record("slot.create", "event", event_id, f"Added {slot.title} to the programme")
+    db.session.commit()
+    return slot
+
+
+def slot(event_id: int, slot_id: int) -> ProgrammeSlot | None:
+    return db.session.scalar(
+        select(ProgrammeSlot).where(ProgrammeSlot.id == slot_id, ProgrammeSlot.event_id == event_id)
+    )
+
+
+def update_slot(slot: ProgrammeSlot, data: SlotData) -> None:
+    before = audit.snapshot(slot, SLOT_FIELDS)
+    _apply_slot(slot, data)
+    audit.record(
+        "slot.update",
+        "event",
+        slot.event_id,
+        f"Edited {slot.title} in the programme",
+        audit.diff(before, audit.snapshot(slot, SLOT_FIELDS)),
+    )
+    db.session.commit()
+
+
+def delete_slot(slot: ProgrammeSlot) -> None:
+    audit.record("slot.delete", "event", slot.event_id, f"Removed {slot.title} from the programme")
+    db.session.delete(slot)
+    db.session.commit()

@@ -1,0 +1,148 @@
+"""Venues, events and their programmes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bookings.db import FeedItem, UTCDateTime, db, string_enum, utcnow
+
+if TYPE_CHECKING:
+    from bookings.networks.models import Network
+
+
+class EventKind(enum.StrEnum):
+    seminar = "seminar"
+    mini_conference = "mini_conference"
+    conference = "conference"
+
+    @property
+    def label(self) -> str:
+        return {"seminar": "Seminar", "mini_conference": "Mini-conference"}.get(
+            self.value, "Conference"
+        )
+
+
+class EventStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+    cancelled = "cancelled"
+
+
+class SlotKind(enum.StrEnum):
+    registration = "registration"
+    welcome = "welcome"
+    talk = "talk"
+    panel = "panel"
+    workshop = "workshop"
+    discussion = "discussion"
+    break_ = "break"
+    lunch = "lunch"
+    ceremony = "ceremony"
+    other = "other"
+
+
+class Venue(db.Model):
+    __tablename__ = "venues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    postcode: Mapped[str] = mapped_column(String(12), default="")
+    directions: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def full_address(self) -> str:
+        return ", ".join(part for part in (self.name, self.address, self.postcode) if part)
+
+
+class Event(FeedItem, db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+    )
+    sequence_fields = ("title", "starts_at", "ends_at", "venue_id", "status")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EventKind] = mapped_column(string_enum(EventKind, "event_kind"))
+    status: Mapped[EventStatus] = mapped_column(
+        string_enum(EventStatus, "event_status"), default=EventStatus.draft
+    )
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(String(300), default="")
+    venue_id: Mapped[int | None] = mapped_column(ForeignKey("venues.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(default=0)
+    booking_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    series: Mapped[str | None] = mapped_column(String(200))
+    host_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    # Optimistic concurrency for organisers' edits: a stale form cannot overwrite a newer save.
+    version: Mapped[int] = mapped_column(default=1)
+
+    venue: Mapped[Venue | None] = relationship()
+    host_network: Mapped[Network | None] = relationship()
+    slots: Mapped[list[ProgrammeSlot]] = relationship(
+        back_populates="event",
+        cascade="all, delete-orphan",
+        order_by="(ProgrammeSlot.starts_at, ProgrammeSlot.position)",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"
+
+    def is_past(self, now: datetime | None = None) -> bool:
+        return self.ends_at <= (now or utcnow())
+
+
+class ProgrammeSlot(FeedItem, db.Model):
+    __tablename__ = "programme_slots"
+    __table_args__ = (CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="slot_order"),)
+    sequence_fields = ("title", "starts_at", "ends_at", "room")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Open-ended slots ("12.45 onwards: lunch") have no end.
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[SlotKind] = mapped_column(
+        string_enum(SlotKind, "slot_kind"), default=SlotKind.talk
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    room: Mapped[str] = mapped_column(String(120), default="")
+    capacity: Mapped[int | None] = mapped_column()
+    position: Mapped[int] = mapped_column(default=0)
+
+    event: Mapped[Event] = relationship(back_populates="slots")
+    speakers: Mapped[list[Speaker]] = relationship(
+        cascade="all, delete-orphan", order_by="Speaker.position", lazy="selectin"
+    )
+
+
+class Speaker(db.Model):
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(
+        ForeignKey("programme_slots.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation})" if self.organisation else self.name

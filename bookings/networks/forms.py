@@ -1,0 +1,104 @@
+"""Organiser forms for networks and their meetings."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
+
+from bookings.events.forms import SLUG_PATTERN, blank, choices
+from bookings.networks.models import MeetingStatus
+
+STATUS_CHOICES = [
+    (MeetingStatus.confirmed.value, "Confirmed"),
+    (MeetingStatus.provisional.value, "Provisional"),
+    (MeetingStatus.tbc.value, "To be confirmed (tbc)"),
+    (MeetingStatus.cancelled.value, "Cancelled"),
+]
+
+
+def _text(label: str, maximum: int, *, required: str = "", area: bool = False):
+    validators = [Length(max=maximum, message=f"Please use at most {maximum} characters.")]
+    validators.insert(0, DataRequired(message=required) if required else Optional())
+    return (TextAreaField if area else StringField)(label, validators=validators, filters=[blank])
+
+
+class NetworkForm(FlaskForm):
+    name = _text("Name", 200, required="Enter the network's name.")
+    slug = StringField(
+        "Web address name",
+        validators=[
+            DataRequired(message="Enter a web address name, e.g. lscb-chairs."),
+            Length(max=120, message="Please use at most 120 characters."),
+            Regexp(SLUG_PATTERN, message="Use lower-case letters, digits and single hyphens."),
+        ],
+    )
+    chair = _text("Chair", 200)
+    chair_organisation = _text("Chair's organisation", 200)
+    contact_name = _text("Contact name", 200)
+    contact_email = EmailField(
+        "Contact e-mail",
+        validators=[
+            Optional(),
+            Length(max=254, message="Please use at most 254 characters."),
+            Email(message="Enter an address like name@example.org.", check_deliverability=False),
+        ],
+    )
+    remit = _text("Remit", 10_000, area=True)
+    membership = _text("Membership", 10_000, area=True)
+    papers_url = URLField(
+        "Papers link",
+        validators=[
+            Optional(),
+            Length(max=500, message="Please use at most 500 characters."),
+            URL(message="Enter a full web address starting https://"),
+        ],
+    )
+    default_location = _text("Usual meeting place", 300)
+
+    def values(self) -> dict[str, str]:
+        return {
+            name: (getattr(self, name).data or "")
+            for name in (
+                "name",
+                "slug",
+                "chair",
+                "chair_organisation",
+                "contact_name",
+                "contact_email",
+                "remit",
+                "membership",
+                "papers_url",
+                "default_location",
+            )
+        }
+
+
+class MeetingForm(FlaskForm):
+    day = DateField("Date", validators=[Optional()])
+    start_time = TimeField("Starts at", validators=[Optional()])
+    end_time = TimeField("Ends at", validators=[Optional()])
+    status = SelectField("Status", choices=choices(STATUS_CHOICES), default="confirmed")
+    location = _text("Place", 300)
+    note = _text("Note", 300)
+
+
+class PasteMeetingsForm(FlaskForm):
+    lines = TextAreaField(
+        "Meeting dates, one a line",
+        validators=[
+            DataRequired(message="Paste at least one date."),
+            Length(max=5000, message="Please use at most 5000 characters."),
+        ],
+    )
+    start_time = TimeField("Usual start time", validators=[Optional()])
+    end_time = TimeField("Usual end time", validators=[Optional()])
+    location = _text("Usual place", 300)

@@ -1,0 +1,380 @@
+"""The demo data: the Board's reports as events and networks, and a current season to book."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bookings import demo
+from bookings.accounts.service import authenticate
+from bookings.booking.service import BookingState, availability_for
+from bookings.db import db, london_date, london_datetime, to_london, utcnow
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    Event,
+    EventKind,
+    Meeting,
+    MeetingStatus,
+    Network,
+    OrganiserUser,
+    OutboxMessage,
+    ProgrammeSlot,
+    Role,
+    Sector,
+    SlotKind,
+    Speaker,
+    Venue,
+)
+
+MINI_CONFERENCE = "aligning-scrs-and-suis-2008"
+CONFERENCE_2011 = "safeguarding-londons-children-2011"
+DEMO_MODELS = (Event, ProgrammeSlot, Speaker, Venue, Network, Meeting, Sector, OrganiserUser)
+
+
+@pytest.fixture
+def loaded(app):
+    return demo.load()
+
+
+def _counts() -> dict[str, int]:
+    return {
+        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+        for model in DEMO_MODELS
+    }
+
+
+def _event(slug: str) -> Event:
+    return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
+def _network(slug: str) -> Network:
+    return db.session.scalar(select(Network).where(Network.slug == slug))
+
+
+def _clock(value: datetime | None) -> str | None:
+    return None if value is None else f"{to_london(value):%H:%M}"
+
+
+def _upcoming_and_past() -> tuple[list[Event], list[Event]]:
+    now = utcnow()
+    events = list(db.session.scalars(select(Event).order_by(Event.starts_at)))
+    return [e for e in events if e.starts_at > now], [e for e in events if e.ends_at <= now]
+
+
+# ----------------------------------------------------------------------------- what is loaded
+
+
+def test_the_demo_loads_everything_it_reports(loaded):
+    assert _counts() == {
+        "events": 31,  # with the 2005 conference that holds the report's recorded figures
+        "programme_slots": 20,
+        "speakers": 18,
+        "venues": 6,
+        "networks": 15,
+        "meetings": 65,
+        "sectors": 9,
+        "organisers": 1,
+    }
+    assert loaded["events"] == 31
+    assert loaded["recorded figure sets"] == 1
+    assert loaded["demo delegates"] > 1000
+    assert loaded["upcoming events"] == 13
+    assert loaded["meetings"] == 65
+    sectors = db.session.scalars(select(Sector.name).order_by(Sector.position))
+    assert list(sectors) == demo.SECTORS
+    assert demo.SECTORS[:3] == ["Health", "Police", "Social care"]
+    assert demo.SECTORS[-1] == "Other"
+
+
+def test_the_mini_conference_has_its_whole_programme(loaded):
+    event = _event(MINI_CONFERENCE)
+    assert event.kind == EventKind.mini_conference
+    assert event.starts_at == london_datetime(date(2008, 2, 21), time(9))
+    assert event.ends_at == london_datetime(date(2008, 2, 21), time(13, 30))
+    assert (event.venue.name, event.venue.postcode) == (
+        "King's College London, The Great Hall",
+        "WC2R 2LS",
+    )
+    assert event.notes == "Lunch included."
+    assert event.host_network.slug == "health-network"
+    assert [(_clock(s.starts_at), _clock(s.ends_at)) for s in event.slots] == [
+        ("09:00", None),
+        ("09:30", "09:45"),
+        ("09:45", "10:15"),
+        ("10:15", "11:15"),
+        ("11:15", "11:30"),
+        ("11:30", "12:30"),
+        ("12:30", "12:45"),
+        ("12:45", None),
+    ]
+    talk = event.slots[2]
+    assert [(s.name, s.organisation) for s in talk.speakers] == [
+        ("Briony Ladbury", "NHS London"),
+        ("Rachel Horner", "NHS London"),
+        ("Samantha Gradwell", "NPSA"),
+    ]
+    assert [(s.name, s.organisation) for s in event.slots[3].speakers] == [
+        ("Jan Pearson", "East London Foundation Trust"),
+        ("Malcolm Ward", "Southwark SCB"),
+        ("Sue Lewis", "SLAM"),
+    ]
+    assert "City and Hackney SCB" in event.slots[3].description
+    assert (event.slots[-1].kind, event.slots[-1].title) == (SlotKind.lunch, "Lunch")
+
+
+def test_the_2011_conference_ends_with_the_awards_ceremony(loaded):
+    event = _event(CONFERENCE_2011)
+    assert london_date(event.starts_at) == date(2011, 12, 5)
+    assert event.venue.name == "QEII Conference Centre"
+    (awards,) = [slot for slot in event.slots if slot.kind == SlotKind.ceremony]
+    assert awards.starts_at == london_datetime(date(2011, 12, 5), time(16, 45))
+    assert awards.ends_at == london_datetime(date(2011, 12, 5), time(18))
+    assert event.ends_at == awards.ends_at
+    conferences = db.session.scalars(
+        select(Event.starts_at).where(Event.title == "Safeguarding London's Children")
+    )
+    days = {london_date(starts_at) for starts_at in conferences}
+    assert {date(2006, 12, 15), date(2007, 12, 13), date(2008, 12, 12), date(2011, 12, 5)} <= days
+
+
+def test_the_2008_seminar_series_keeps_its_dates_and_times(loaded):
+    seminars = db.session.scalars(
+        select(Event)
+        .where(Event.series == "Child sexual abuse seminar series 2008")
+        .order_by(Event.starts_at)
+    )
+    assert [
+        (london_date(e.starts_at), _clock(e.starts_at), _clock(e.ends_at)) for e in seminars
+    ] == [
+        (date(2008, 4, 9), "10:00", "12:30"),
+        (date(2008, 7, 10), "15:00", "17:30"),
+        (date(2008, 9, 1), "10:00", "12:30"),
+        (date(2008, 10, 15), "10:00", "12:30"),
+    ]
+    assert _event("child-sexual-abuse-conference-2008").venue.postcode == "NW1 2DB"
+    sessions = db.session.scalars(
+        select(Event).where(Event.title.like("Safe Games for Children%"), Event.ends_at < utcnow())
+    ).all()
+    assert len(sessions) == 4
+    assert {e.venue.address for e in sessions} == {"44 Moorgate, London"}
+    assert {e.notes for e in sessions} == {"Free, subject to availability."}
+
+
+def test_the_lscb_chairs_meetings_keep_times_and_provisional_marks(loaded):
+    network = _network("lscb-chairs")
+    assert (network.chair, network.contact_email) == ("Tim Beach", "tim.beach@example.org")
+    meetings = {meeting.day: meeting for meeting in network.meetings}
+    provisional = meetings[date(2012, 2, 23)]
+    assert provisional.status == MeetingStatus.provisional
+    assert provisional.starts_at == london_datetime(date(2012, 2, 23), time(10))
+    assert provisional.ends_at == london_datetime(date(2012, 2, 23), time(12))
+    assert meetings[date(2012, 12, 6)].status == MeetingStatus.provisional
+    assert meetings[date(2012, 5, 17)].status == MeetingStatus.confirmed
+    last_met = meetings[date(2011, 9, 8)]
+    assert (last_met.status, last_met.starts_at) == (MeetingStatus.confirmed, None)
+
+
+def test_a_tbc_meeting_has_no_day_and_stays_out_of_feeds(loaded):
+    (tbc,) = [
+        m for m in _network("child-protection-managers").meetings if m.status == MeetingStatus.tbc
+    ]
+    assert (tbc.day, tbc.starts_at, tbc.in_feeds) == (None, None, False)
+    assert "2pm to 4pm" in tbc.note
+
+
+def test_contacts_use_example_org_addresses_only(loaded):
+    networks = db.session.scalars(select(Network)).all()
+    assert all(n.contact_email.endswith("@example.org") for n in networks)
+    texts = [
+        *(f"{n.remit} {n.membership} {n.papers_url}" for n in networks),
+        *(f"{e.summary} {e.description} {e.notes}" for e in db.session.scalars(select(Event))),
+        *db.session.scalars(select(Meeting.note)),
+        *db.session.scalars(select(ProgrammeSlot.description)),
+    ]
+    assert not [text for text in texts if re.search(r"@(?!example\.org)", text)]
+
+
+# ----------------------------------------------------------------------------- the current season
+
+
+def test_weeks_forward_keeps_the_weekday_and_lands_two_weeks_ahead():
+    today = date(2026, 11, 23)
+    weeks = demo.weeks_forward(date(2011, 11, 16), today)
+    assert date(2011, 11, 16) + timedelta(weeks=weeks) == date(2026, 12, 9)
+    assert demo.weeks_forward(date(2026, 12, 7), today) == 0
+    assert demo.weeks_forward(date(2026, 12, 6), today) == 1
+
+
+def test_the_current_season_is_bookable_on_the_originals_weekdays_and_times(loaded):
+    upcoming, past = _upcoming_and_past()
+    assert (len(upcoming), len(past)) == (13, 18)  # with the 2005 conference
+    assert london_date(upcoming[0].starts_at) >= london_date(utcnow()) + timedelta(days=14)
+    states = availability_for(upcoming)
+    assert {states[event.id].state for event in upcoming} == {BookingState.open}
+
+    shifts = {7 * weeks for weeks in demo.season_weeks(london_date(utcnow())).values()}
+    for copy in upcoming:
+        day = london_date(copy.starts_at)
+        (original,) = [
+            e
+            for e in past
+            if e.title == copy.title
+            and (day - london_date(e.starts_at)).days in shifts
+            and (_clock(e.starts_at), _clock(e.ends_at))
+            == (_clock(copy.starts_at), _clock(copy.ends_at))
+        ]
+        assert day.weekday() == london_date(original.starts_at).weekday()
+        assert copy.slug != original.slug and str(day.year) in copy.slug
+        assert (copy.kind, copy.venue, copy.capacity) == (
+            original.kind,
+            original.venue,
+            original.capacity,
+        )
+        assert [
+            (_clock(s.starts_at), s.title, [str(p) for p in s.speakers]) for s in copy.slots
+        ] == [(_clock(s.starts_at), s.title, [str(p) for p in s.speakers]) for s in original.slots]
+
+
+def test_the_current_season_keeps_london_time_across_the_clock_change(app):
+    demo.load(today=date(2026, 11, 23))
+    # 9 April 2008 was summer time (09:00 UTC); its copy falls in winter.
+    copy = _event("child-sexual-abuse-seminar-2027-01-27")
+    assert copy.starts_at == datetime.fromisoformat("2027-01-27T10:00:00+00:00")
+    assert copy.series == "Child sexual abuse seminar series 2027"
+    assert _event("safeguarding-londons-children-2026").starts_at == london_datetime(
+        date(2026, 12, 28), time(9, 30)
+    )
+
+
+def test_active_networks_get_future_meetings_with_their_marks(loaded):
+    today = london_date(utcnow())
+    meetings = [m for m in _network("lscb-chairs").meetings if m.day and m.day >= today]
+    assert len(meetings) == 5
+    assert [m.status for m in meetings].count(MeetingStatus.provisional) == 2
+    assert {(m.day.weekday(), _clock(m.starts_at), _clock(m.ends_at)) for m in meetings} == {
+        (3, "10:00", "12:00"),  # Thursdays, 10am to 12pm, as in 2012
+        (1, "10:00", "12:00"),  # 6 December 2011 was a Tuesday
+    }
+    olympics = [m for m in _network("olympics-subgroup").meetings if m.day and m.day >= today]
+    assert {m.location for m in olympics} == {"London Councils"}
+
+
+# ----------------------------------------------------------------------------- organiser, command
+
+
+def test_the_demo_organiser_is_an_admin_with_the_default_password(app, monkeypatch):
+    monkeypatch.delenv("DEMO_ORGANISER_PASSWORD", raising=False)
+    demo.load()
+    assert authenticate("organiser@example.org", "demo-organiser").role == Role.admin
+
+
+def test_the_demo_organiser_password_comes_from_the_environment(app, monkeypatch):
+    monkeypatch.setenv("DEMO_ORGANISER_PASSWORD", "a password from the environment")
+    demo.load()
+    assert authenticate("organiser@example.org", "a password from the environment")
+    assert authenticate("organiser@example.org", "demo-organiser") is None
+
+
+def test_the_demo_command_refuses_keeps_and_replaces(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    assert "31 events" in first.output and "organiser@example.org" in first.output
+    loaded = _counts()
+
+    refused = runner.invoke(args=["demo"])
+    assert refused.exit_code != 0
+    assert "not empty" in refused.output and "--replace" in refused.output
+
+    kept = runner.invoke(args=["demo", "--if-empty"])
+    assert kept.exit_code == 0, kept.output
+    assert "not loaded" in kept.output
+    assert _counts() == loaded
+
+    replaced = runner.invoke(args=["demo", "--replace"])
+    assert replaced.exit_code == 0, replaced.output
+    assert _counts() == loaded
+
+
+def test_an_organiser_account_alone_makes_the_database_not_empty(app, make):
+    assert demo.database_is_empty()
+    make.organiser(email="real.organiser@example.org")
+    assert not demo.database_is_empty()
+    result = app.test_cli_runner().invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
+def test_clear_empties_every_table_children_first(loaded):
+    event, _ = _upcoming_and_past()
+    booking = Booking(
+        event=event[0],
+        sector=db.session.scalars(select(Sector)).first(),
+        reference="DEMO12345",
+        token_salt="salt",
+        token_hash="0" * 64,
+        status=BookingStatus.confirmed,
+        name="Ada Delegate",
+        email="ada@example.org",
+        email_key="ada@example.org",
+    )
+    db.session.add(booking)
+    db.session.flush()
+    db.session.add(
+        OutboxMessage(
+            booking_id=booking.id,
+            kind="confirmed",
+            recipient="ada@example.org",
+            subject="Your place",
+            body_text="See you there.",
+        )
+    )
+    db.session.commit()
+    demo.clear()
+    for table in db.metadata.sorted_tables:
+        assert db.session.scalar(select(func.count()).select_from(table)) == 0, table.name
+    assert demo.database_is_empty()
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def test_the_pages_show_the_demo(client, loaded):
+    listing = client.get("/events").text
+    for title in (
+        "Aligning SCRs and SUIs",
+        "London disturbances seminar",
+        "Safe Games for Children",
+    ):
+        assert title in listing
+    assert "Safeguarding London" in client.get("/events?when=past").text
+
+    page = client.get(f"/events/{MINI_CONFERENCE}").text
+    for text in (
+        "9.45am to 10.15am",
+        "Samantha Gradwell",
+        "NPSA",
+        "Briony Ladbury",
+        "Malcolm Ward",
+        "SLAM",
+        "Discussion groups",
+        "12.45pm onwards",
+        "WC2R 2LS",
+        "Lunch included.",
+    ):
+        assert text in page, text
+
+    upcoming, _ = _upcoming_and_past()
+    copy = next(e for e in upcoming if e.title == "Aligning SCRs and SUIs")
+    page = client.get(f"/events/{copy.slug}").text
+    assert "Samantha Gradwell" in page and "places left" in page
+
+    chairs = client.get("/networks/lscb-chairs").text
+    assert "Tim Beach" in chairs and "provisional" in chairs and "10am to 12pm" in chairs
+    assert "date to be confirmed" in client.get("/networks/child-protection-managers").text
+    index = client.get("/networks").text
+    assert "LSCB Chairs network" in index and "Olympics sub-group" in index
