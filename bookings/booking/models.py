@@ -1,0 +1,83 @@
+"""Sectors and delegates' bookings."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bookings.db import UTCDateTime, db, string_enum, utcnow
+from bookings.events.models import Event
+
+
+class Sector(db.Model):
+    """A delegate's professional sector. Retired sectors stay on old bookings and in statistics."""
+
+    __tablename__ = "sectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BookingStatus(enum.StrEnum):
+    confirmed = "confirmed"
+    waitlisted = "waitlisted"
+    cancelled = "cancelled"
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        # One active booking per address per event, enforced by the database itself.
+        Index(
+            "uq_bookings_active_email",
+            "event_id",
+            "email_key",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+        Index("ix_bookings_event_status_queued", "event_id", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    reference: Mapped[str] = mapped_column(String(9), unique=True)
+    # The manage-link token is an HMAC of this salt under the app's secret key, so links can be
+    # written into any later e-mail, yet the database alone yields no working link. The token is
+    # found by its SHA-256, so a guessed token is never compared against stored secrets.
+    token_salt: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[BookingStatus] = mapped_column(string_enum(BookingStatus, "booking_status"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
+
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    email_key: Mapped[str] = mapped_column(String(254))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    dietary_needs: Mapped[str] = mapped_column(Text, default="")
+    access_needs: Mapped[str] = mapped_column(Text, default="")
+
+    # Waiting-list order: the time the delegate joined the queue, then id.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    sector: Mapped[Sector] = relationship()
+
+    @property
+    def attended(self) -> bool:
+        return self.attended_at is not None

@@ -1,0 +1,129 @@
+"""Delegates' pages: book, see and change a booking through its private link, lost links."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from bookings.booking import service
+from bookings.booking.forms import BookingForm, ConfirmForm, LostLinkForm, NeedsForm
+from bookings.booking.models import BookingStatus
+from bookings.events import service as event_service
+from bookings.extensions import limiter
+
+bp = Blueprint("booking", __name__)
+
+
+@bp.post("/events/<slug>/book")
+def book(slug: str):
+    event_id = event_service.public_event_id(slug)
+    if event_id is None:
+        abort(404)
+    form = BookingForm()
+    form.set_sectors(service.active_sectors())
+    if not form.validate_on_submit():
+        return _event_page(slug, form), 422
+    details = service.DelegateDetails(
+        name=form.name.data,
+        email=form.email.data,
+        organisation=form.organisation.data,
+        job_title=form.job_title.data,
+        sector_id=form.sector.data,
+        dietary_needs=form.dietary_needs.data or "",
+        access_needs=form.access_needs.data or "",
+    )
+    try:
+        placed = service.book(event_id, details)
+    except service.BookingRefused as refusal:
+        form.form_errors.append(str(refusal))
+        return _event_page(slug, form), 409
+    except service.AlreadyBooked:
+        event = event_service.public_event(slug)
+        return render_template(
+            "booking/already_booked.html", event=event, form=LostLinkForm(email=details.email)
+        ), 409
+    return redirect(url_for("booking.manage", token=placed.token, new=1), code=303)
+
+
+def _event_page(slug: str, form: BookingForm) -> str:
+    """The event page again, with the delegate's answers and what was wrong with them."""
+    event = event_service.public_event(slug)
+    return render_template(
+        "events/show.html", event=event, availability=service.availability(event), form=form
+    )
+
+
+@bp.get("/bookings/<token>")
+def manage(token: str):
+    booking = _booking_or_404(token)
+    return render_template(
+        "booking/manage.html",
+        booking=booking,
+        token=token,
+        position=service.waiting_position(booking),
+        needs_form=NeedsForm(obj=booking),
+        just_booked=request.args.get("new") == "1",
+    )
+
+
+@bp.post("/bookings/<token>/needs")
+def update_needs(token: str):
+    booking = _booking_or_404(token)
+    form = NeedsForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "booking/manage.html",
+            booking=booking,
+            token=token,
+            position=service.waiting_position(booking),
+            needs_form=form,
+            just_booked=False,
+        ), 422
+    service.update_needs(booking, form.dietary_needs.data or "", form.access_needs.data or "")
+    flash("Your needs have been saved. Thank you for telling us.")
+    return redirect(url_for("booking.manage", token=token), code=303)
+
+
+@bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    booking = _booking_or_404(token)
+    form = ConfirmForm()
+    if booking.status == BookingStatus.cancelled:
+        flash("This booking is already cancelled.")
+        return redirect(url_for("booking.manage", token=token), code=303)
+    if form.validate_on_submit():
+        service.cancel(booking.id)
+        flash("Your booking is cancelled. We have sent you an e-mail to confirm.")
+        return redirect(url_for("booking.manage", token=token), code=303)
+    return render_template("booking/cancel.html", booking=booking, token=token, form=form)
+
+
+@bp.route("/bookings/lost-link", methods=["GET", "POST"])
+@limiter.limit("5 per 10 minutes", methods=["POST"])
+def lost_link():
+    form = LostLinkForm()
+    if form.validate_on_submit():
+        service.resend_links(form.email.data)
+        return render_template("booking/link_sent.html", email=form.email.data)
+    status = 422 if request.method == "POST" else 200
+    return render_template("booking/lost_link.html", form=form), status
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("booking/privacy.html")
+
+
+@bp.after_request
+def _private_pages(response):
+    """Manage links are secrets: keep them out of caches and other sites' referrer logs."""
+    if request.path.startswith("/bookings/"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _booking_or_404(token: str):
+    booking = service.booking_for_token(token)
+    if booking is None:
+        abort(404)
+    return booking

@@ -1,0 +1,214 @@
+"""Invariants 1 and 2 under real concurrency: gunicorn workers, real HTTP, SQLite and PostgreSQL.
+
+Each simulated delegate fetches the event page (session cookie and CSRF token), waits at a
+barrier with all the others, then posts the booking form at the same moment.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bookings.booking import service
+from bookings.booking.models import Booking, BookingStatus
+from bookings.db import db
+from bookings.mail.models import OutboxMessage
+
+pytestmark = pytest.mark.slow
+
+WORKERS = 4
+DELEGATES = 24
+CAPACITY = 5
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database_url: str, secret_key: str, instance: Path) -> Iterator[str]:
+    """Serve the app under gunicorn exactly as `make serve` does, on a free port."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "FLASK_SECRET_KEY": secret_key,
+        "FLASK_MAIL_SEND_AFTER_REQUEST": "false",
+        "FLASK_SERVER_NAME": f"127.0.0.1:{port}",
+    }
+    log = (instance / "gunicorn.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "bookings:create_app()",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((instance / "gunicorn.log").read_text()) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+class Delegate:
+    """One browser: its own cookies, a GET for the form, then a POST at the starting gun."""
+
+    def __init__(self, base: str, slug: str, n: int, sector_id: int) -> None:
+        self.base, self.slug, self.n, self.sector_id = base, slug, n, sector_id
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.status: int | None = None
+        self.body = ""
+
+    def prepare(self) -> None:
+        with self.opener.open(f"{self.base}/events/{self.slug}", timeout=30) as page:
+            html = page.read().decode()
+        self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    def book(self, barrier: threading.Barrier) -> None:
+        data = urllib.parse.urlencode(
+            {
+                "csrf_token": self.csrf,
+                "name": f"Delegate {self.n}",
+                "email": f"delegate{self.n}@example.org",
+                "organisation": "Lambeth",
+                "job_title": "Nurse",
+                "sector": self.sector_id,
+                "privacy": "y",
+            }
+        ).encode()
+        barrier.wait()
+        try:
+            with self.opener.open(f"{self.base}/events/{self.slug}/book", data, timeout=60) as r:
+                self.status, self.body = r.status, r.read().decode()
+        except urllib.error.HTTPError as error:
+            self.status, self.body = error.code, error.read().decode()
+
+
+def _run_all(jobs) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def test_simultaneous_bookings_never_oversell(app, make, tmp_path):
+    sector = make.sector("Social care")
+    event = make.event(capacity=CAPACITY)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with gunicorn(str(url), app.config["SECRET_KEY"], tmp_path) as base:
+        delegates = [Delegate(base, event.slug, n, sector.id) for n in range(DELEGATES)]
+        for delegate in delegates:
+            delegate.prepare()
+        barrier = threading.Barrier(DELEGATES)
+        _run_all([lambda d=d: d.book(barrier) for d in delegates])
+
+    assert [d.status for d in delegates] == [200] * DELEGATES, [d.body[:300] for d in delegates]
+    for delegate in delegates:
+        assert "Your place is booked" in delegate.body or "on the waiting list" in delegate.body
+        assert "database is locked" not in delegate.body
+
+    db.session.expire_all()
+    bookings = db.session.scalars(select(Booking).order_by(Booking.queued_at, Booking.id)).all()
+    confirmed = [b for b in bookings if b.status == BookingStatus.confirmed]
+    waiting = [b for b in bookings if b.status == BookingStatus.waitlisted]
+    assert len(confirmed) == CAPACITY
+    assert len(waiting) == DELEGATES - CAPACITY
+    # Arrival order: those who won the lock first got the places, the rest queue behind them.
+    assert max(b.queued_at for b in confirmed) <= min(b.queued_at for b in waiting)
+    assert [service.waiting_position(b) for b in waiting] == list(range(1, len(waiting) + 1))
+    mails = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert sorted(mails) == sorted(["confirmed"] * CAPACITY + ["waitlisted"] * len(waiting))
+
+
+def test_simultaneous_cancellations_promote_exactly_one_delegate_each(app, make, tmp_path):
+    sector = make.sector("Police")
+    event = make.event(capacity=CAPACITY)
+    placed = [
+        service.book(
+            event.id,
+            service.DelegateDetails(
+                name=f"Delegate {n}",
+                email=f"d{n}@example.org",
+                organisation="Met Police",
+                job_title="DS",
+                sector_id=sector.id,
+            ),
+        )
+        for n in range(CAPACITY + 8)
+    ]
+    holders, queue = placed[:CAPACITY], placed[CAPACITY:]
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    results: list[int] = []
+
+    def cancel(token: str, barrier: threading.Barrier) -> None:
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        with opener.open(f"{base}/bookings/{token}/cancel", timeout=30) as page:
+            html = page.read().decode()
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        barrier.wait()
+        data = urllib.parse.urlencode({"csrf_token": csrf}).encode()
+        with opener.open(f"{base}/bookings/{token}/cancel", data, timeout=60) as response:
+            results.append(response.status)
+
+    with gunicorn(str(url), app.config["SECRET_KEY"], tmp_path) as base:
+        # Every holder cancels twice at once (a double-click), all at the same moment.
+        jobs = [p.token for p in holders] * 2
+        barrier = threading.Barrier(len(jobs))
+        _run_all([lambda t=t: cancel(t, barrier) for t in jobs])
+
+    assert results == [200] * len(jobs)
+    db.session.expire_all()
+    statuses = {p.booking.id: db.session.get(Booking, p.booking.id).status for p in placed}
+    assert all(statuses[p.booking.id] == BookingStatus.cancelled for p in holders)
+    promoted = [p for p in queue if statuses[p.booking.id] == BookingStatus.confirmed]
+    assert [p.booking.id for p in promoted] == [p.booking.id for p in queue[:CAPACITY]]
+    assert all(statuses[p.booking.id] == BookingStatus.waitlisted for p in queue[CAPACITY:])
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)
+        ).all()
+    )
+    assert counts["promoted"] == CAPACITY
+    assert counts["cancelled"] == CAPACITY
