@@ -1,0 +1,40 @@
+"""``flask --app bookings privacy purge --before YYYY-MM-DD``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Delegates' personal data."""
+
+
+@privacy_group.command("purge")
+@click.option(
+    "--before",
+    "before",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Purge bookings of events that ended before this date (London time).",
+)
+@click.option("--dry-run", is_flag=True, help="Only say how many bookings would be purged.")
+def purge_command(before: datetime, dry_run: bool) -> None:
+    """Replace delegates' personal data with nothing identifying; sector statistics stay exact."""
+    from bookings import privacy
+
+    day: date = before.date()
+    if dry_run:
+        result = privacy.preview(day)
+        click.echo(
+            f"Would purge {result.bookings} bookings at {result.events} events that ended "
+            f"before {day:%d %B %Y}, and delete {result.messages} outbox messages."
+        )
+        return
+    result = privacy.purge(day)
+    click.echo(
+        f"Purged {result.bookings} bookings at {result.events} events that ended before "
+        f"{day:%d %B %Y}; deleted {result.messages} outbox messages."
+    )

@@ -1,0 +1,150 @@
+"""The stats page's tables as CSV and JSON, for the Board's papers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from bookings.db import london_date
+from bookings.stats.service import MEASURES, ROUNDING_NOTE, EventBreakdown, Row, Table
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is quoted."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _csv(rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def _row_json(table: Table, row: Row) -> dict[str, Any]:
+    return {
+        "label": row.label,
+        "date": london_date(row.starts_at).isoformat() if row.starts_at else None,
+        "figures": "recorded" if row.recorded else "counted",
+        "basis": row.basis,
+        "source": row.source or None,
+        "total": row.total,
+        "sectors": {
+            sector.name: {"count": count, "percent": percent}
+            for sector, count, percent in zip(table.sectors, row.counts, row.percents, strict=True)
+        },
+        "not_given_percent": row.not_given,
+    }
+
+
+def table_json(table: Table) -> dict[str, Any]:
+    return {
+        "table": table.key,
+        "title": table.title,
+        "measure": table.measure,
+        "notes": table.notes,
+        "sectors": [sector.name for sector in table.sectors],
+        "rows": [_row_json(table, row) for row in table.rows],
+        "totals": _row_json(table, table.totals) if table.totals else None,
+    }
+
+
+def table_csv(table: Table) -> str:
+    header = ["Row", "Date", "Figures", "Source"]
+    for sector in table.sectors:
+        header += [f"{sector.name} (number)", f"{sector.name} (%)"]
+    header += ["Not given (%)", "Total"]
+    lines = [header]
+    for row in [*table.rows, *([table.totals] if table.totals else [])]:
+        line = [
+            row.label,
+            london_date(row.starts_at).isoformat() if row.starts_at else "",
+            row.basis,
+            row.source,
+        ]
+        for count, percent in zip(row.counts, row.percents, strict=True):
+            line += [count, percent]
+        line += [row.not_given, row.total]
+        lines.append(line)
+    return _csv(lines)
+
+
+def breakdown_json(breakdown: EventBreakdown) -> dict[str, Any]:
+    event = breakdown.event
+    return {
+        "event": {
+            "id": event.id,
+            "title": event.title,
+            "kind": event.kind.value,
+            "date": london_date(event.starts_at).isoformat(),
+        },
+        "rounding": ROUNDING_NOTE,
+        "sectors": [
+            {
+                "sector": sector.name,
+                **{
+                    measure: {
+                        "count": counts.get(measure),
+                        "percent": breakdown.percents[measure][i],
+                    }
+                    for measure in MEASURES
+                },
+            }
+            for i, (sector, counts) in enumerate(
+                zip(breakdown.sectors, breakdown.counts, strict=True)
+            )
+        ],
+        "totals": {measure: breakdown.totals.get(measure) for measure in MEASURES},
+        "not_represented": [sector.name for sector in breakdown.not_represented],
+        "recorded": _recorded_json(breakdown),
+    }
+
+
+def _recorded_json(breakdown: EventBreakdown) -> dict[str, Any] | None:
+    row = breakdown.recorded
+    if row is None:
+        return None
+    return {
+        "basis": breakdown.figures.basis.value if breakdown.figures else None,
+        "source": row.source,
+        "total": row.total,
+        "sectors": {
+            sector.name: {"count": count, "percent": percent}
+            for sector, count, percent in zip(
+                breakdown.sectors, row.counts, row.percents, strict=True
+            )
+        },
+        "not_given_percent": row.not_given,
+    }
+
+
+def breakdown_csv(breakdown: EventBreakdown) -> str:
+    header = ["Sector"]
+    for label in MEASURES.values():
+        header += [f"{label} (number)", f"{label} (%)"]
+    lines: list[list[Any]] = [header]
+    for i, (sector, counts) in enumerate(zip(breakdown.sectors, breakdown.counts, strict=True)):
+        line: list[Any] = [sector.name]
+        for measure in MEASURES:
+            line += [counts.get(measure), breakdown.percents[measure][i]]
+        lines.append(line)
+    total: list[Any] = ["Total"]
+    for measure in MEASURES:
+        total += [breakdown.totals.get(measure), 100 if breakdown.totals.get(measure) else 0]
+    lines.append(total)
+    if breakdown.recorded is not None:
+        row = breakdown.recorded
+        lines.append([])
+        lines.append(["Recorded figures (not counted by the system)", row.basis, row.source])
+        lines.append(["Sector", "Number", "%"])
+        for sector, count, percent in zip(breakdown.sectors, row.counts, row.percents, strict=True):
+            lines.append([sector.name, count, percent])
+        lines.append(["Not given", "", row.not_given])
+        lines.append(["Total", row.total, ""])
+    return _csv(lines)

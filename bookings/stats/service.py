@@ -1,0 +1,540 @@
+"""Attendance by sector: the one place where sector sums are made.
+
+Every count comes from one GROUP BY over bookings; Python only adds up those aggregates and
+turns them into percentages, so a page costs the same few queries whatever the number of events
+or bookings. Recorded figures (entered by hand for events the system did not count) travel in
+their own rows and are never added into counted totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass, field, replace
+from datetime import date, datetime
+from math import floor
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Select
+
+from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.db import db, london_date, london_day_bounds, utcnow
+from bookings.events.models import Event, EventKind, EventStatus
+from bookings.networks.models import Network
+from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
+
+MEASURES: dict[str, str] = {
+    "confirmed": "Booked (confirmed)",
+    "attended": "Attended",
+    "no_show": "Booked, did not come",
+    "cancelled": "Cancelled",
+    "waitlisted": "On the waiting list",
+}
+RECORDED_BASIS = {FigureBasis.counts: "numbers", FigureBasis.percentages: "percentages"}
+ROUNDING_NOTE = (
+    "Percentages are whole numbers, rounded so that the sector shares of each event, year or "
+    "column add up to exactly 100% (largest remainder: the shares that lost most in rounding "
+    "down get the spare points). Recorded percentages are shown as they were recorded."
+)
+
+
+class FiguresError(ValueError):
+    """Recorded figures that cannot be right; the message says why, for the organiser."""
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Bookings of one sector (or of all) by what became of them."""
+
+    confirmed: int = 0
+    attended: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    waitlisted: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            *(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True))
+        )
+
+    def get(self, measure: str) -> int:
+        return getattr(self, measure)
+
+
+def shares(values: Sequence[int], total: int | None = None) -> list[int]:
+    """Whole percentages of ``total`` (default: their sum) that add up to 100, largest remainder.
+
+    When ``total`` exceeds the sum, the rest belongs to an unnamed remainder and the shares add up
+    to 100 minus that remainder's share.
+    """
+    whole = sum(values) if total is None else total
+    if whole <= 0:
+        return [0 for _ in values]
+    rest = whole - sum(values)
+    parts = [*values, rest] if rest > 0 else list(values)
+    quotas = [value * 100 / whole for value in parts]
+    result = [floor(q) for q in quotas]
+    order = sorted(range(len(parts)), key=lambda i: (-(quotas[i] - result[i]), -parts[i], i))
+    for i in order[: 100 - sum(result)]:
+        result[i] += 1
+    return result[: len(values)]
+
+
+# ----------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: EventKind | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    board_year: int | None = None
+    series: str | None = None
+    network_id: int | None = None
+    measure: str = "attended"
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        """UTC instants: events starting at or after the first and before the second."""
+        start = london_day_bounds(self.date_from)[0] if self.date_from else None
+        end = london_day_bounds(self.date_to)[1] if self.date_to else None
+        if self.board_year is not None:
+            year_start = london_day_bounds(date(self.board_year, 4, 1))[0]
+            year_end = london_day_bounds(date(self.board_year + 1, 4, 1))[0]
+            start = max(start, year_start) if start else year_start
+            end = min(end, year_end) if end else year_end
+        return start, end
+
+    def as_args(self) -> dict[str, str]:
+        """The filters as query-string arguments, for download links."""
+        args = {
+            "kind": self.kind.value if self.kind else "",
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            "board_year": str(self.board_year) if self.board_year is not None else "",
+            "series": self.series or "",
+            "network": str(self.network_id) if self.network_id else "",
+            "measure": self.measure if self.measure != "attended" else "",
+        }
+        return {key: value for key, value in args.items() if value}
+
+
+def board_year(day: date) -> int:
+    """The Board's year runs April to March; it is named by the year it starts in."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def board_year_label(year: int) -> str:
+    return f"{year}/{(year + 1) % 100:02d}"
+
+
+def _event_query(filters: Filters) -> Select:
+    query = select(Event).where(Event.status == EventStatus.published)
+    start, end = filters.bounds()
+    if start is not None:
+        query = query.where(Event.starts_at >= start)
+    if end is not None:
+        query = query.where(Event.starts_at < end)
+    if filters.kind is not None:
+        query = query.where(Event.kind == filters.kind)
+    if filters.series:
+        query = query.where(Event.series == filters.series)
+    if filters.network_id:
+        query = query.where(Event.host_network_id == filters.network_id)
+    return query
+
+
+def filter_choices() -> tuple[list[str], list[tuple[int, str]], list[int]]:
+    """Series names, host networks and Board years that the filter form offers."""
+    series = list(
+        db.session.scalars(
+            select(Event.series).where(Event.series.is_not(None)).distinct().order_by(Event.series)
+        )
+    )
+    networks = [
+        tuple(row)
+        for row in db.session.execute(select(Network.id, Network.name).order_by(Network.name))
+    ]
+    first, last = db.session.execute(
+        select(func.min(Event.starts_at), func.max(Event.starts_at)).where(
+            Event.status == EventStatus.published
+        )
+    ).one()
+    years = (
+        list(range(board_year(london_date(last)), board_year(london_date(first)) - 1, -1))
+        if first is not None
+        else []
+    )
+    return [s for s in series if s], networks, years
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def _counts_by_event(event_ids: Select, ended: set[int]) -> dict[int, dict[int, Counts]]:
+    """{event id: {sector id: Counts}} in one GROUP BY over the events the subquery selects.
+
+    The query reads only the covering index ``ix_bookings_sector_stats``; no-shows (confirmed,
+    not attended, event over) follow from the counts and the set of events that have ended.
+    """
+    confirmed = Booking.status == BookingStatus.confirmed
+    rows = db.session.execute(
+        select(
+            Booking.event_id,
+            Booking.sector_id,
+            func.count(case((confirmed, 1))),
+            func.count(case((and_(confirmed, Booking.attended_at.is_not(None)), 1))),
+            func.count(case((Booking.status == BookingStatus.cancelled, 1))),
+            func.count(case((Booking.status == BookingStatus.waitlisted, 1))),
+        )
+        .where(Booking.event_id.in_(event_ids))
+        .group_by(Booking.event_id, Booking.sector_id)
+    )
+    result: dict[int, dict[int, Counts]] = {}
+    for event_id, sector_id, booked, attended, cancelled, waitlisted in rows:
+        no_show = booked - attended if event_id in ended else 0
+        result.setdefault(event_id, {})[sector_id] = Counts(
+            booked, attended, no_show, cancelled, waitlisted
+        )
+    return result
+
+
+def _recorded_for(event_ids: Select) -> dict[int, RecordedFigures]:
+    return {
+        figures.event_id: figures
+        for figures in db.session.scalars(
+            select(RecordedFigures).where(RecordedFigures.event_id.in_(event_ids))
+        )
+    }
+
+
+def _sectors(used: Iterable[int]) -> list[Sector]:
+    """Active sectors, and retired ones only where they still have figures."""
+    used = set(used)
+    return [
+        sector
+        for sector in db.session.scalars(select(Sector).order_by(Sector.position, Sector.name))
+        if not sector.retired or sector.id in used
+    ]
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a sector table: counts and percentages in the table's sector order."""
+
+    label: str
+    counts: tuple[int | None, ...]
+    percents: tuple[float | None, ...]
+    total: int | None
+    recorded: bool = False
+    source: str = ""
+    basis: str = ""
+    event_id: int | None = None
+    starts_at: datetime | None = None
+    not_given: float | None = None
+
+    @property
+    def not_represented(self) -> int:
+        return sum(1 for value in self.counts if value == 0)
+
+    @property
+    def cells(self) -> list[tuple[int | None, float | None]]:
+        """(count, percent) per sector, in the table's sector order."""
+        return list(zip(self.counts, self.percents, strict=True))
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    sectors: list[Sector]
+    rows: list[Row]
+    measure: str
+    totals: Row | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def counted_row(
+    label: str, sectors: Sequence[Sector], by_sector: dict[int, Counts], measure: str, **extra
+) -> Row:
+    counts = [by_sector.get(sector.id, Counts()).get(measure) for sector in sectors]
+    return Row(
+        label=label,
+        counts=tuple(counts),
+        percents=tuple(shares(counts)),
+        total=sum(counts),
+        basis=MEASURES[measure],
+        **extra,
+    )
+
+
+def recorded_row(label: str, sectors: Sequence[Sector], figures: RecordedFigures, **extra) -> Row:
+    """Recorded figures as a row; what the record leaves out is shown as "not given"."""
+    given = {line.sector_id: line.value for line in figures.lines}
+    values = [given.get(sector.id) for sector in sectors]
+    if figures.basis == FigureBasis.counts:
+        known = [v or 0 for v in values]
+        total = figures.total if figures.total is not None else sum(known)
+        percents = shares(known, total)
+        rest = 100 - sum(percents) if total else None
+        counts: list[int | None] = values
+        source_percents: list[float | None] = [
+            float(p) if v is not None else None for p, v in zip(percents, values, strict=True)
+        ]
+    else:
+        source_percents = [v / 10 if v is not None else None for v in values]
+        rest = round(100 - sum(p or 0 for p in source_percents), 1)
+        total = figures.total
+        counts = [
+            round(p * total / 100) if p is not None and total is not None else None
+            for p in source_percents
+        ]
+    return Row(
+        label=label,
+        counts=tuple(counts),
+        percents=tuple(source_percents),
+        total=total,
+        recorded=True,
+        source=figures.source,
+        basis=f"Recorded attendance, as {RECORDED_BASIS[figures.basis]}",
+        not_given=rest if rest else None,
+        **extra,
+    )
+
+
+def _year_label(starts_at: datetime, title: str) -> str:
+    return f"{london_date(starts_at):%-d %b %Y} · {title}"
+
+
+def _summed_row(label: str, rows: Iterable[Row], width: int, measure: str) -> Row:
+    """Counted rows added up, sector by sector; recorded rows never join the sum."""
+    totals = [0] * width
+    for row in rows:
+        if not row.recorded:
+            totals = [total + (value or 0) for total, value in zip(totals, row.counts, strict=True)]
+    return Row(
+        label=label,
+        counts=tuple(totals),
+        percents=tuple(shares(totals)),
+        total=sum(totals),
+        basis=MEASURES[measure],
+    )
+
+
+def events_table(filters: Filters, now: datetime | None = None) -> Table:
+    """Events x sectors for the chosen measure, with recorded figures in their own rows."""
+    now = now or utcnow()
+    query = _event_query(filters)
+    events = db.session.execute(
+        query.with_only_columns(Event.id, Event.title, Event.starts_at, Event.ends_at).order_by(
+            Event.starts_at
+        )
+    ).all()
+    ids = query.with_only_columns(Event.id)
+    counted = _counts_by_event(ids, {e.id for e in events if e.ends_at <= now})
+    recorded = _recorded_for(ids)
+    sectors = _sectors(
+        {sid for per_event in counted.values() for sid in per_event}
+        | {line.sector_id for figures in recorded.values() for line in figures.lines}
+    )
+    rows: list[Row] = []
+    for event in events:
+        by_sector = counted.get(event.id, {})
+        label = _year_label(event.starts_at, event.title)
+        extra = {"event_id": event.id, "starts_at": event.starts_at}
+        if by_sector or event.id not in recorded:
+            rows.append(counted_row(label, sectors, by_sector, filters.measure, **extra))
+        if event.id in recorded:
+            rows.append(recorded_row(label, sectors, recorded[event.id], **extra))
+    notes = [ROUNDING_NOTE]
+    if recorded:
+        notes.append("Totals add up counted bookings only; recorded figures are not included.")
+    return Table(
+        key="events",
+        title=f"{MEASURES[filters.measure]} by sector, event by event",
+        sectors=sectors,
+        rows=rows,
+        measure=filters.measure,
+        totals=_summed_row("Total for these events (counted)", rows, len(sectors), filters.measure),
+        notes=notes,
+    )
+
+
+def board_years_table(events: Table, filters: Filters) -> Table:
+    """Counted totals of the events table by the Board's year (April to March)."""
+    by_year: dict[int, list[Row]] = {}
+    for row in events.rows:
+        if not row.recorded and row.starts_at is not None:
+            by_year.setdefault(board_year(london_date(row.starts_at)), []).append(row)
+    rows = [
+        _summed_row(board_year_label(year), year_rows, len(events.sectors), filters.measure)
+        for year, year_rows in sorted(by_year.items())
+    ]
+    return Table(
+        key="board-years",
+        title=f"{MEASURES[filters.measure]} by sector, by the Board's year (April to March)",
+        sectors=events.sectors,
+        rows=rows,
+        measure=filters.measure,
+        notes=[ROUNDING_NOTE, "Counted bookings only; recorded figures are not included."],
+    )
+
+
+def conference_table(now: datetime | None = None) -> Table:
+    """The annual conference year on year: attendance once it has run, bookings before."""
+    now = now or utcnow()
+    query = _event_query(Filters(kind=EventKind.conference))
+    events = list(db.session.scalars(query.order_by(Event.starts_at)))
+    ids = query.with_only_columns(Event.id)
+    counted = _counts_by_event(ids, {e.id for e in events if e.ends_at <= now})
+    recorded = _recorded_for(ids)
+    sectors = _sectors(
+        {sid for per_event in counted.values() for sid in per_event}
+        | {line.sector_id for figures in recorded.values() for line in figures.lines}
+    )
+    rows = []
+    for event in events:
+        label = f"{london_date(event.starts_at).year} · {event.title}"
+        extra = {"event_id": event.id, "starts_at": event.starts_at}
+        if event.id in counted or event.id not in recorded:
+            measure = "attended" if event.ends_at <= now else "confirmed"
+            row = counted_row(label, sectors, counted.get(event.id, {}), measure, **extra)
+            if measure == "confirmed":
+                row = replace(row, basis="Booked so far (not yet held)")
+            rows.append(row)
+        if event.id in recorded:
+            rows.append(recorded_row(label, sectors, recorded[event.id], **extra))
+    return Table(
+        key="conference",
+        title="The annual conference, year on year (% of delegates by sector)",
+        sectors=sectors,
+        rows=rows,
+        measure="attended",
+        notes=[
+            ROUNDING_NOTE,
+            "Past conferences show who attended; a conference not yet held shows who has booked.",
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Overview:
+    filters: Filters
+    events: Table
+    board_years: Table
+    conference: Table
+
+    def tables(self) -> dict[str, Table]:
+        return {t.key: t for t in (self.events, self.board_years, self.conference)}
+
+
+def overview(filters: Filters, now: datetime | None = None) -> Overview:
+    events = events_table(filters, now)
+    return Overview(filters, events, board_years_table(events, filters), conference_table(now))
+
+
+# ----------------------------------------------------------------------------- one event
+
+
+@dataclass(frozen=True)
+class EventBreakdown:
+    event: Event
+    sectors: list[Sector]
+    counts: list[Counts]
+    totals: Counts
+    percents: dict[str, list[int]]
+    recorded: Row | None
+    figures: RecordedFigures | None
+
+    @property
+    def not_represented(self) -> list[Sector]:
+        """Sectors with no confirmed booking (attended or not)."""
+        return [s for s, c in zip(self.sectors, self.counts, strict=True) if c.confirmed == 0]
+
+    @property
+    def ended(self) -> bool:
+        return self.event.is_past()
+
+
+def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdown | None:
+    now = now or utcnow()
+    event = db.session.scalar(
+        select(Event).options(joinedload(Event.host_network)).where(Event.id == event_id)
+    )
+    if event is None:
+        return None
+    ids = select(Event.id).where(Event.id == event_id)
+    by_sector = _counts_by_event(ids, {event_id} if event.ends_at <= now else set()).get(
+        event_id, {}
+    )
+    figures = _recorded_for(ids).get(event_id)
+    used = set(by_sector) | ({line.sector_id for line in figures.lines} if figures else set())
+    sectors = _sectors(used)
+    counts = [by_sector.get(sector.id, Counts()) for sector in sectors]
+    totals = sum(counts, Counts())
+    percents = {m: shares([c.get(m) for c in counts]) for m in MEASURES}
+    recorded = (
+        recorded_row(_year_label(event.starts_at, event.title), sectors, figures)
+        if figures
+        else None
+    )
+    return EventBreakdown(event, sectors, counts, totals, percents, recorded, figures)
+
+
+# ----------------------------------------------------------------------------- recorded figures
+
+
+def save_recorded_figures(
+    event_id: int,
+    basis: FigureBasis,
+    values: dict[int, float | None],
+    total: int | None,
+    source: str,
+) -> RecordedFigures:
+    """Replace an event's recorded figures. Percentages are kept to one decimal place."""
+    given = {sector_id: value for sector_id, value in values.items() if value is not None}
+    if not given:
+        raise FiguresError("Enter a figure for at least one sector.")
+    if any(value < 0 for value in given.values()):
+        raise FiguresError("Figures cannot be negative.")
+    if basis == FigureBasis.percentages:
+        stored = {sid: round(value * 10) for sid, value in given.items()}
+        if sum(stored.values()) > 1000:
+            raise FiguresError("The percentages add up to more than 100%.")
+    else:
+        if any(value != int(value) for value in given.values()):
+            raise FiguresError("Counts must be whole numbers.")
+        stored = {sid: int(value) for sid, value in given.items()}
+        if total is not None and total < sum(stored.values()):
+            raise FiguresError("The total is smaller than the sector counts added together.")
+    if total is not None and total < 0:
+        raise FiguresError("The total cannot be negative.")
+    figures = db.session.scalar(select(RecordedFigures).where(RecordedFigures.event_id == event_id))
+    if figures is None:
+        figures = RecordedFigures(event_id=event_id)
+        db.session.add(figures)
+    figures.basis = basis
+    figures.total = total
+    figures.source = source.strip()
+    figures.lines.clear()
+    db.session.flush()
+    figures.lines = [
+        RecordedSectorFigure(sector_id=sector_id, value=value)
+        for sector_id, value in stored.items()
+    ]
+    db.session.commit()
+    return figures
+
+
+def delete_recorded_figures(event_id: int) -> bool:
+    figures = db.session.scalar(select(RecordedFigures).where(RecordedFigures.event_id == event_id))
+    if figures is None:
+        return False
+    db.session.delete(figures)
+    db.session.commit()
+    return True

@@ -1,0 +1,187 @@
+"""Attendance by sector for organisers (/manage/stats), its downloads and the privacy purge."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from bookings import privacy
+from bookings.accounts.models import Role
+from bookings.db import london_date, utcnow
+from bookings.events.models import EventKind
+from bookings.stats import export, service
+from bookings.stats.forms import FilterForm, PurgeForm, recorded_figures_form
+from bookings.stats.models import FigureBasis
+
+bp = Blueprint("stats", __name__, url_prefix="/manage/stats")
+
+TABLES = ("events", "board-years", "conference")
+
+
+@bp.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    """33% for whole numbers, 33.5% otherwise, a dash when there is no figure."""
+    if value is None:
+        return "—"
+    return f"{value:.0f}%" if value == int(value) else f"{value:.1f}%"
+
+
+@bp.app_template_filter("count")
+def count(value: int | None) -> str:
+    return "—" if value is None else str(value)
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    return None
+
+
+def _filters() -> tuple[FilterForm, service.Filters]:
+    form = FilterForm(formdata=request.args)
+    form.set_choices(*service.filter_choices())
+    if not form.validate():
+        return form, service.Filters()
+    network = form.network.data
+    year = form.board_year.data
+    return form, service.Filters(
+        kind=EventKind(form.kind.data) if form.kind.data else None,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        board_year=int(year) if year else None,
+        series=form.series.data or None,
+        network_id=int(network) if network else None,
+        measure=form.measure.data,
+    )
+
+
+@bp.get("/")
+def index():
+    form, filters = _filters()
+    status = 400 if form.errors else 200
+    return render_template(
+        "stats/index.html", form=form, overview=service.overview(filters), measures=service.MEASURES
+    ), status
+
+
+def _download(payload_json: dict, csv_text: str, name: str, fmt: str) -> Response:
+    if fmt == "json":
+        body = json.dumps(payload_json, indent=2, ensure_ascii=False)
+        mimetype = "application/json"
+    else:
+        body = csv_text
+        mimetype = "text/csv"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@bp.get("/<any(events, 'board-years', conference):table>.<any(csv, json):fmt>")
+def download(table: str, fmt: str):
+    form, filters = _filters()
+    if form.errors:
+        abort(400)
+    chosen = service.overview(filters).tables()[table]
+    return _download(
+        export.table_json(chosen),
+        export.table_csv(chosen),
+        f"attendance-by-sector-{table}-{london_date(utcnow()).isoformat()}",
+        fmt,
+    )
+
+
+@bp.get("/events/<int:event_id>")
+def event(event_id: int):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    return render_template(
+        "stats/event.html", b=breakdown, measures=service.MEASURES, note=service.ROUNDING_NOTE
+    )
+
+
+@bp.get("/events/<int:event_id>.<any(csv, json):fmt>")
+def event_download(event_id: int, fmt: str):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    return _download(
+        export.breakdown_json(breakdown),
+        export.breakdown_csv(breakdown),
+        f"attendance-by-sector-{breakdown.event.slug}",
+        fmt,
+    )
+
+
+@bp.route("/events/<int:event_id>/recorded", methods=["GET", "POST"])
+def recorded(event_id: int):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    figures = breakdown.figures
+    initial = {}
+    if figures is not None and request.method == "GET":
+        initial = {
+            "basis": figures.basis.value,
+            "total": figures.total,
+            "source": figures.source,
+            **{
+                f"sector_{line.sector_id}": (
+                    line.value / 10 if figures.basis == FigureBasis.percentages else line.value
+                )
+                for line in figures.lines
+            },
+        }
+    form = recorded_figures_form(breakdown.sectors, data=initial)
+    if form.validate_on_submit():
+        values = {
+            sector.id: (float(form[name].data) if form[name].data is not None else None)
+            for sector, name in form.sector_field_names
+        }
+        try:
+            service.save_recorded_figures(
+                event_id, FigureBasis(form.basis.data), values, form.total.data, form.source.data
+            )
+        except service.FiguresError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("The recorded figures are saved.")
+            return redirect(url_for("stats.event", event_id=event_id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("stats/recorded.html", form=form, b=breakdown), status
+
+
+@bp.post("/events/<int:event_id>/recorded/delete")
+def delete_recorded(event_id: int):
+    if service.delete_recorded_figures(event_id):
+        flash("The recorded figures are deleted.")
+    return redirect(url_for("stats.event", event_id=event_id))
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+def purge():
+    if current_user.role != Role.admin:
+        abort(403)
+    form = PurgeForm()
+    if request.method == "GET":
+        form.before.data = _date_arg("before") or london_date(utcnow()) - timedelta(days=365)
+    if form.validate_on_submit():
+        result = privacy.purge(form.before.data)
+        flash(
+            f"Purged {result.bookings} bookings at {result.events} events; "
+            f"deleted {result.messages} outbox messages."
+        )
+        return redirect(url_for("stats.purge"))
+    preview = privacy.preview(form.before.data) if form.before.data else None
+    status = 400 if request.method == "POST" else 200
+    return render_template("stats/privacy.html", form=form, preview=preview), status

@@ -1,0 +1,538 @@
+"""Attendance by sector: sums, percentages, filters, recorded figures, downloads, the purge."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from contextlib import contextmanager
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
+
+from bookings.db import db, london_datetime, utcnow
+from bookings.models import (
+    Booking,
+    BookingStatus,
+    EventKind,
+    OutboxMessage,
+    RecordedFigures,
+    Role,
+)
+from bookings.stats import service
+from bookings.stats.service import Filters, shares
+
+_numbers = itertools.count(1)
+
+
+def add_bookings(
+    event, sector, n: int = 1, status=BookingStatus.confirmed, attended: bool = False
+) -> list[Booking]:
+    """Bookings written directly: past events cannot be booked through the booking rules."""
+    made = []
+    for _ in range(n):
+        k = next(_numbers)
+        booking = Booking(
+            event=event,
+            sector=sector,
+            reference=f"T{k:08d}",
+            token_salt="salt",
+            token_hash=f"hash-{k}",
+            status=status,
+            name=f"Delegate {k}",
+            email=f"delegate{k}@example.org",
+            email_key=f"delegate{k}@example.org",
+            organisation="Barnet PCT",
+            job_title="Named nurse",
+            dietary_needs="vegetarian",
+            access_needs="hearing loop",
+            attended_at=event.starts_at if attended else None,
+        )
+        db.session.add(booking)
+        made.append(booking)
+    db.session.commit()
+    return made
+
+
+def past(day: date, hour: int = 10):
+    return london_datetime(day, time(hour, 0))
+
+
+@pytest.fixture
+def sectors(make):
+    names = ["Health", "Police", "Social care", "Education", "Probation"]
+    return {name: make.sector(name, position=i) for i, name in enumerate(names)}
+
+
+@contextmanager
+def count_queries():
+    statements: list[str] = []
+
+    def _count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", _count)
+    try:
+        yield statements
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", _count)
+
+
+# ----------------------------------------------------------------------------- percentages
+
+
+def test_shares_add_up_to_100_by_largest_remainder():
+    assert shares([1, 1, 1]) == [34, 33, 33]
+    assert sum(shares([3, 7, 11, 13, 2])) == 100
+    assert shares([2, 1]) == [67, 33]
+    assert shares([0, 0]) == [0, 0]
+    # Out of a larger total, the named shares leave room for the rest.
+    assert shares([20, 12], total=100) == [20, 12]
+
+
+# ----------------------------------------------------------------------------- one event
+
+
+def test_event_breakdown_counts_each_outcome_by_sector(app, make, sectors):
+    event = make.event(starts_at=past(date(2008, 4, 9)))
+    add_bookings(event, sectors["Health"], 3, attended=True)
+    add_bookings(event, sectors["Health"], 1)  # booked, did not come
+    add_bookings(event, sectors["Police"], 2, attended=True)
+    add_bookings(event, sectors["Social care"], 1, BookingStatus.cancelled)
+    add_bookings(event, sectors["Education"], 1, BookingStatus.waitlisted)
+
+    b = service.event_breakdown(event.id)
+
+    by_name = {s.name: c for s, c in zip(b.sectors, b.counts, strict=True)}
+    assert by_name["Health"] == service.Counts(
+        confirmed=4, attended=3, no_show=1, cancelled=0, waitlisted=0
+    )
+    assert by_name["Probation"] == service.Counts()
+    assert b.totals == service.Counts(confirmed=6, attended=5, no_show=1, cancelled=1, waitlisted=1)
+    for measure in service.MEASURES:
+        assert sum(b.percents[measure]) in (0, 100)
+    assert b.percents["attended"][:2] == [60, 40]
+    assert [s.name for s in b.not_represented] == ["Social care", "Education", "Probation"]
+
+
+def test_event_page_shows_sectors_not_represented_and_rounding(client, login, make, sectors):
+    login()
+    event = make.event(starts_at=past(date(2008, 7, 10)))
+    add_bookings(event, sectors["Health"], 1, attended=True)
+    add_bookings(event, sectors["Police"], 1, attended=True)
+    add_bookings(event, sectors["Education"], 1, attended=True)
+
+    page = client.get(f"/manage/stats/events/{event.id}").text
+
+    assert "3 booked, 3 attended, 0 did not come" in page
+    assert "2 of 5 sectors (40%) have no booked delegate: Social care, Probation" in page
+    assert "34%" in page and page.count(">33%<") >= 2  # 34 + 33 + 33: the column adds to 100
+    assert "largest remainder" in page
+    assert '<svg viewBox="0 0 640' in page and "<title id=" in page and "<desc id=" in page
+
+
+def test_no_shows_wait_until_the_event_is_over(app, make, sectors):
+    event = make.event()  # in a month
+    add_bookings(event, sectors["Health"], 2)
+    assert service.event_breakdown(event.id).totals.no_show == 0
+
+
+# ----------------------------------------------------------------------------- across events
+
+
+def test_filters_by_kind_dates_series_network_and_board_year(app, make, sectors):
+    network = make.network(name="LSCB Chairs")
+    march = make.event(title="March seminar", starts_at=past(date(2008, 3, 31), 23))
+    april = make.event(
+        title="April seminar", starts_at=past(date(2008, 4, 1)), series="CSA seminars"
+    )
+    conference = make.event(
+        title="Conference",
+        kind=EventKind.conference,
+        starts_at=past(date(2008, 12, 12)),
+        host_network=network,
+    )
+    for event in (march, april, conference):
+        add_bookings(event, sectors["Health"], 1, attended=True)
+
+    def titles(**kw):
+        return [row.label.split(" · ")[1] for row in service.events_table(Filters(**kw)).rows]
+
+    assert titles() == ["March seminar", "April seminar", "Conference"]
+    assert titles(kind=EventKind.conference) == ["Conference"]
+    assert titles(series="CSA seminars") == ["April seminar"]
+    assert titles(network_id=network.id) == ["Conference"]
+    # London dates: 11pm on 31 March BST is still March in London, and in Board year 2007/08.
+    assert titles(board_year=2007) == ["March seminar"]
+    assert titles(board_year=2008) == ["April seminar", "Conference"]
+    assert titles(date_from=date(2008, 4, 1), date_to=date(2008, 4, 1)) == ["April seminar"]
+
+
+def test_totals_add_up_over_events_and_board_years(app, make, sectors):
+    first = make.event(starts_at=past(date(2008, 2, 21)))
+    second = make.event(starts_at=past(date(2008, 7, 10)))
+    add_bookings(first, sectors["Health"], 2, attended=True)
+    add_bookings(first, sectors["Police"], 1, attended=True)
+    add_bookings(second, sectors["Health"], 1, attended=True)
+    add_bookings(second, sectors["Health"], 5)  # no-shows are not attendance
+
+    table = service.events_table(Filters())
+    assert table.totals.counts[:2] == (3, 1) and table.totals.total == 4
+    assert table.totals.percents[:2] == (75, 25)
+
+    years = service.board_years_table(table, Filters())
+    assert [(row.label, row.total) for row in years.rows] == [("2007/08", 3), ("2008/09", 1)]
+
+    booked = service.events_table(Filters(measure="confirmed"))
+    assert booked.totals.total == 9
+
+
+def test_stats_page_lists_events_and_filters(client, login, make, sectors):
+    login()
+    seminar = make.event(title="Teenage relationships", starts_at=past(date(2006, 10, 5)))
+    make.event(
+        title="Annual conference", kind=EventKind.conference, starts_at=past(date(2006, 12, 15))
+    )
+    add_bookings(seminar, sectors["Police"], 4, attended=True)
+
+    page = client.get("/manage/stats/").text
+    assert "Teenage relationships" in page and "Annual conference" in page
+    assert "Probation" in page  # a sector with nobody still has its column
+
+    filtered = client.get("/manage/stats/?kind=seminar").text
+    assert "Event by event" in filtered
+    section = filtered.split('id="events-title"')[1].split('id="years-title"')[0]
+    assert "Teenage relationships" in section and "Annual conference" not in section
+
+    bad = client.get("/manage/stats/?date_from=2008-05-01&date_to=2008-01-01")
+    assert bad.status_code == 400 and "on or after the start date" in bad.text
+
+
+def test_stats_pages_need_an_organiser(client, make):
+    event = make.event()
+    for url in ("/manage/stats/", f"/manage/stats/events/{event.id}", "/manage/stats/events.csv"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# ----------------------------------------------------------------------------- recorded figures
+
+
+def test_recorded_figures_are_shown_apart_and_never_added(client, login, make, sectors):
+    login()
+    conf_2005 = make.event(
+        title="Safeguarding London's Children 2005",
+        kind=EventKind.conference,
+        starts_at=past(date(2005, 12, 1)),
+    )
+    conf_2006 = make.event(
+        title="Safeguarding London's Children 2006",
+        kind=EventKind.conference,
+        starts_at=past(date(2006, 12, 15)),
+    )
+    add_bookings(conf_2006, sectors["Health"], 3, attended=True)
+    add_bookings(conf_2006, sectors["Police"], 1, attended=True)
+
+    form = {
+        "basis": "percentages",
+        "source": "Manager's progress report, 19 July 2006",
+        "total": "",
+        f"sector_{sectors['Health'].id}": "20",
+        f"sector_{sectors['Police'].id}": "12",
+        f"sector_{sectors['Social care'].id}": "33",
+        f"sector_{sectors['Education'].id}": "9",
+        f"sector_{sectors['Probation'].id}": "2",
+    }
+    response = client.post(f"/manage/stats/events/{conf_2005.id}/recorded", data=form)
+    assert response.status_code == 302
+
+    conference = service.conference_table()
+    recorded = [row for row in conference.rows if row.recorded]
+    assert len(recorded) == 1 and recorded[0].label.startswith("2005")
+    assert recorded[0].percents == (20, 12, 33, 9, 2) and recorded[0].not_given == 24
+    assert recorded[0].counts == (None,) * 5  # no total given: numbers are not invented
+
+    events = service.events_table(Filters())
+    assert events.totals.total == 4  # the recorded conference adds nothing to counted totals
+
+    page = client.get("/manage/stats/").text
+    assert "Recorded" in page and "Manager&#39;s progress report, 19 July 2006" in page
+    assert "Not given" in page
+
+
+def test_recorded_percentages_with_a_total_give_numbers(app, make, sectors):
+    event = make.event(starts_at=past(date(2007, 6, 1)))
+    service.save_recorded_figures(
+        event.id,
+        service.FigureBasis.percentages,
+        {sectors["Health"].id: 50, sectors["Police"].id: 50},
+        200,
+        "Sign-in sheet",
+    )
+    row = service.event_breakdown(event.id).recorded
+    assert row.counts[:2] == (100, 100) and row.total == 200 and row.not_given is None
+
+
+def test_recorded_counts_and_form_errors(client, login, make, sectors):
+    login()
+    event = make.event(starts_at=past(date(2007, 6, 1)))
+    url = f"/manage/stats/events/{event.id}/recorded"
+    too_much = {
+        "basis": "percentages",
+        "source": "Report",
+        f"sector_{sectors['Health'].id}": "60",
+        f"sector_{sectors['Police'].id}": "50",
+    }
+    response = client.post(url, data=too_much)
+    assert response.status_code == 400 and "add up to more than 100%" in response.text
+
+    counts = {
+        "basis": "counts",
+        "source": "Sign-in sheet, walk-ins included",
+        "total": "10",
+        f"sector_{sectors['Health'].id}": "6",
+        f"sector_{sectors['Police'].id}": "3",
+    }
+    assert client.post(url, data=counts).status_code == 302
+    row = service.event_breakdown(event.id).recorded
+    assert row.counts[:3] == (6, 3, None) and row.percents[:2] == (60, 30)
+    assert row.not_given == 10
+
+    # Saving again replaces the figures rather than adding a second set.
+    assert client.post(url, data={**counts, "total": "9"}).status_code == 302
+    assert db.session.scalar(select(func.count(RecordedFigures.id))) == 1
+
+    client.post(f"/manage/stats/events/{event.id}/recorded/delete")
+    assert service.event_breakdown(event.id).recorded is None
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def test_downloads_carry_the_page_tables(client, login, make, sectors):
+    login()
+    event = make.event(title="CSA seminar", starts_at=past(date(2008, 4, 9)))
+    add_bookings(event, sectors["Health"], 3, attended=True)
+    add_bookings(event, sectors["Police"], 1, attended=True)
+
+    response = client.get("/manage/stats/events.csv")
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows[0]["Health (number)"] == "3" and rows[0]["Health (%)"] == "75"
+    assert rows[-1]["Row"] == "Total for these events (counted)" and rows[-1]["Total"] == "4"
+
+    data = client.get("/manage/stats/board-years.json").json
+    assert data["rows"][0]["label"] == "2008/09"
+    assert data["rows"][0]["sectors"]["Police"] == {"count": 1, "percent": 25}
+
+    assert client.get("/manage/stats/conference.csv").status_code == 200
+    event_json = client.get(f"/manage/stats/events/{event.id}.json").json
+    assert event_json["totals"]["attended"] == 4
+    assert "Social care" in event_json["not_represented"]
+    event_csv = client.get(f"/manage/stats/events/{event.id}.csv").text
+    assert event_csv.splitlines()[1].startswith("Health,3,75,3,75")
+
+
+def test_csv_cells_cannot_run_as_formulas(app, make, sectors):
+    from bookings.stats.export import table_csv
+
+    event = make.event(title="Seminar", starts_at=past(date(2008, 4, 9)))
+    add_bookings(event, sectors["Health"], 1, attended=True)
+    service.save_recorded_figures(
+        event.id, service.FigureBasis.counts, {sectors["Health"].id: 1}, None, "=cmd|' /C calc'!A0"
+    )
+    text = table_csv(service.events_table(Filters()))
+    assert "'=cmd" in text and ",=cmd" not in text
+
+
+# ----------------------------------------------------------------------------- query counts
+
+
+def test_stats_pages_cost_the_same_queries_however_many_events(client, login, make, sectors):
+    login()
+    network = make.network()
+
+    def add_events(n: int, year: int):
+        for i in range(n):
+            event = make.event(
+                kind=EventKind.conference if i % 3 == 0 else EventKind.seminar,
+                starts_at=past(date(year, 5, 1) + timedelta(days=i)),
+                host_network=network,
+                series="Series" if i % 2 else None,
+            )
+            add_bookings(event, sectors["Health"], 2, attended=True)
+            add_bookings(event, sectors["Police"], 1, BookingStatus.cancelled)
+            service.save_recorded_figures(
+                event.id, service.FigureBasis.counts, {sectors["Education"].id: 4}, None, "Sheet"
+            )
+        return event
+
+    first = add_events(2, 2006)
+    client.get("/manage/stats/")  # warm caches
+    with count_queries() as few:
+        assert client.get("/manage/stats/").status_code == 200
+    with count_queries() as few_event:
+        client.get(f"/manage/stats/events/{first.id}")
+
+    last = add_events(12, 2008)
+    add_bookings(last, sectors["Probation"], 30, attended=True)
+    client.get("/manage/stats/")
+    with count_queries() as many:
+        assert client.get("/manage/stats/").status_code == 200
+    with count_queries() as many_event:
+        client.get(f"/manage/stats/events/{last.id}")
+    with count_queries() as download:
+        client.get("/manage/stats/events.json?measure=confirmed")
+
+    assert len(many) == len(few)
+    assert len(many_event) == len(few_event)
+    assert len(download) <= len(many)
+
+
+# ----------------------------------------------------------------------------- the purge
+
+
+def _snapshot(client, event_ids):
+    pages = [
+        client.get(f"/manage/stats/{t}.json").json for t in ("events", "board-years", "conference")
+    ]
+    pages += [client.get(f"/manage/stats/events/{i}.json").json for i in event_ids]
+    return pages
+
+
+def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, sectors, caplog):
+    from bookings import privacy
+
+    login()
+    old = make.event(starts_at=past(date(2006, 12, 15)), kind=EventKind.conference)
+    upcoming = make.event()
+    add_bookings(old, sectors["Health"], 3, attended=True)
+    add_bookings(old, sectors["Police"], 2)
+    add_bookings(old, sectors["Education"], 1, BookingStatus.cancelled)
+    add_bookings(old, sectors["Health"], 1, BookingStatus.waitlisted)
+    future = add_bookings(upcoming, sectors["Police"], 2)
+    old_booking = db.session.scalar(select(Booking).where(Booking.event_id == old.id).limit(1))
+    db.session.add_all(
+        [
+            OutboxMessage(
+                booking_id=old_booking.id,
+                kind="confirmed",
+                recipient=old_booking.email,
+                subject="Your place",
+                body_text=f"Dear {old_booking.name}",
+            ),
+            OutboxMessage(
+                booking_id=future[0].id,
+                kind="confirmed",
+                recipient=future[0].email,
+                subject="Your place",
+                body_text="Dear delegate",
+            ),
+        ]
+    )
+    db.session.commit()
+    before = _snapshot(client, [old.id, upcoming.id])
+
+    with caplog.at_level("INFO", logger="bookings.privacy"):
+        result = privacy.purge(utcnow().date())
+
+    assert (result.bookings, result.events, result.messages) == (7, 1, 1)
+    assert "7 bookings at 1 events purged, 1 outbox messages deleted" in caplog.text
+    assert "Delegate" not in caplog.text and "@example.org" not in caplog.text
+    assert _snapshot(client, [old.id, upcoming.id]) == before
+    purged = list(db.session.scalars(select(Booking).where(Booking.event_id == old.id)))
+    for booking in purged:
+        assert booking.purged_at is not None
+        assert booking.name == "Purged delegate"
+        assert "delegate" not in booking.email_key and booking.email == ""
+        assert booking.organisation == booking.job_title == ""
+        assert booking.dietary_needs == booking.access_needs == ""
+    assert {b.status for b in purged} == set(BookingStatus)
+    kept = db.session.scalars(select(Booking).where(Booking.event_id == upcoming.id)).all()
+    assert all(b.purged_at is None and b.name.startswith("Delegate") for b in kept)
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
+
+    # Running it again finds nothing left to purge.
+    assert privacy.purge(utcnow().date()).bookings == 0
+
+
+def test_purge_command(app, make, sectors):
+    event = make.event(starts_at=past(date(2006, 12, 15)))
+    add_bookings(event, sectors["Health"], 2, attended=True)
+    runner = app.test_cli_runner()
+
+    dry = runner.invoke(args=["privacy", "purge", "--before", "2007-01-01", "--dry-run"])
+    assert "Would purge 2 bookings at 1 events" in dry.output
+    assert (
+        db.session.scalar(select(func.count(Booking.id)).where(Booking.purged_at.is_not(None))) == 0
+    )
+
+    early = runner.invoke(args=["privacy", "purge", "--before", "2006-12-15"])
+    assert "Purged 0 bookings" in early.output
+
+    result = runner.invoke(args=["privacy", "purge", "--before", "2007-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 2 bookings at 1 events" in result.output
+    db.session.expire_all()
+    assert (
+        db.session.scalar(select(func.count(Booking.id)).where(Booking.purged_at.is_not(None))) == 2
+    )
+
+
+def test_purge_page_is_for_admins_only(client, login, make, sectors):
+    event = make.event(starts_at=past(date(2006, 12, 15)))
+    add_bookings(event, sectors["Health"], 2, attended=True)
+    login()
+    assert client.get("/manage/stats/privacy").status_code == 403
+    client.post("/logout")
+
+    login(email="admin@example.org", role=Role.admin)
+    page = client.get("/manage/stats/privacy?before=2007-01-01").text
+    assert "2 bookings at 1 events still hold personal data" in page
+
+    refused = client.post("/manage/stats/privacy", data={"before": "2007-01-01"})
+    assert refused.status_code == 400 and "Tick the box" in refused.text
+
+    done = client.post(
+        "/manage/stats/privacy",
+        data={"before": "2007-01-01", "confirm": "y"},
+        follow_redirects=True,
+    )
+    assert "Purged 2 bookings at 1 events" in done.text
+    assert (
+        db.session.scalar(select(func.count(Booking.id)).where(Booking.name == "Purged delegate"))
+        == 2
+    )
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def test_demo_statistics(app, make):
+    from bookings.stats.demo import load_demo_statistics
+
+    past_event = make.event(starts_at=past(date(2008, 2, 21)), capacity=100)
+    upcoming = make.event()
+
+    summary = load_demo_statistics()
+
+    assert summary["recorded figure sets"] == 1 and summary["past events with demo delegates"] == 1
+    bookings = db.session.scalars(select(Booking).where(Booking.event_id == past_event.id)).all()
+    assert 50 <= len(bookings) <= 100
+    assert all(
+        b.email.endswith("@example.org") and b.name.startswith("Demo delegate") for b in bookings
+    )
+    attended = sum(1 for b in bookings if b.attended_at is not None)
+    assert 0.6 < attended / len(bookings) < 0.98
+    assert not db.session.scalars(select(Booking).where(Booking.event_id == upcoming.id)).all()
+
+    conference = service.conference_table()
+    reported = [row for row in conference.rows if row.recorded]
+    assert reported and reported[0].label.startswith("2005")
+    assert sorted(p for p in reported[0].percents if p) == [2, 9, 12, 20, 33]
+
+    again = load_demo_statistics()
+    assert again["demo delegates"] == 0 and again["recorded figure sets"] == 0
