@@ -1,0 +1,205 @@
+"""The attendance-by-sector pages over 200,000 bookings at 500 events.
+
+    .venv/bin/python -m bench.stats [--events 500] [--bookings 200000] [--repeat 7]
+
+For SQLite (a temporary file) and PostgreSQL (BENCH_DATABASE_URL, default the local `test`
+server, in a private database) it fills the database in bulk, logs an organiser in and times,
+in process through Flask's test client (median of --repeat runs, after one warm-up):
+
+- the stats page for all events (events table, Board years, conference year on year);
+- the stats page filtered to one Board year;
+- the year-on-year conference table alone (the service function);
+- one event's page and the events CSV download.
+
+Goal: under 300 ms each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from datetime import time as clock
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, make_url, text
+
+from bookings import create_app
+from bookings.db import db, london_datetime, utcnow
+from bookings.demo import SECTORS
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+WEIGHTS = (20, 12, 33, 9, 2, 12, 4, 8)
+PASSWORD = "bench password 123"
+
+
+def fill(events: int, bookings: int) -> None:
+    """Events spread over 2005-2013, one conference a year; bookings inserted in chunks."""
+    from bookings.accounts.service import create_organiser
+    from bookings.models import Booking, BookingStatus, Event, EventKind, EventStatus, Sector
+
+    rng = random.Random(6)
+    sector_ids = []
+    for i, name in enumerate(SECTORS):
+        sector = Sector(name=name, position=i)
+        db.session.add(sector)
+        db.session.flush()
+        sector_ids.append(sector.id)
+    first = date(2005, 4, 1)
+    span = (date(2014, 3, 31) - first).days
+    event_ids = []
+    for i in range(events):
+        day = first + timedelta(days=i * span // events)
+        kind = EventKind.seminar if i % 3 else EventKind.mini_conference
+        if i % (events // 9 or 1) == 0:
+            kind = EventKind.conference
+        starts = london_datetime(day, clock(9, 30))
+        event = Event(
+            slug=f"bench-{i}",
+            title=f"Benchmark event {i}",
+            kind=kind,
+            status=EventStatus.published,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=4),
+            capacity=bookings // events + 50,
+            series=f"Series {i % 5}" if i % 4 == 0 else None,
+        )
+        db.session.add(event)
+        db.session.flush()
+        event_ids.append(event.id)
+    create_organiser("bench@example.org", PASSWORD)
+    db.session.commit()
+
+    now = utcnow()
+    chunk: list[dict] = []
+    for n in range(bookings):
+        event_id = event_ids[n % len(event_ids)]
+        roll = rng.random()
+        status = (
+            BookingStatus.cancelled
+            if roll < 0.05
+            else BookingStatus.waitlisted
+            if roll < 0.08
+            else BookingStatus.confirmed
+        )
+        chunk.append(
+            {
+                "event_id": event_id,
+                "reference": f"B{n:08d}",
+                "token_salt": "",
+                "token_hash": f"bench-{n}",
+                "status": status,
+                "sector_id": rng.choices(sector_ids, WEIGHTS)[0],
+                "name": f"Demo delegate {n}",
+                "email": f"demo-{n}@example.org",
+                "email_key": f"demo-{n}@example.org",
+                "queued_at": now,
+                "attended_at": now if status == BookingStatus.confirmed and roll < 0.85 else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        if len(chunk) == 10_000:
+            db.session.execute(insert(Booking), chunk)
+            chunk = []
+    if chunk:
+        db.session.execute(insert(Booking), chunk)
+    db.session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def _median_ms(action: Callable[[], object], repeat: int) -> float:
+    action()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def run(label: str, url: str, events: int, bookings: int, repeat: int) -> dict[str, float]:
+    from bookings.stats import service
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False}
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        started = time.perf_counter()
+        fill(events, bookings)
+        print(
+            f"{label}: filled {bookings} bookings at {events} events in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.org", "password": PASSWORD})
+        one_event = events // 2 + 1
+
+        def page(path: str) -> Callable[[], object]:
+            def get() -> None:
+                response = client.get(path)
+                assert response.status_code == 200, response.status_code
+
+            return get
+
+        results = {
+            "stats page, all events": _median_ms(page("/manage/stats/"), repeat),
+            "stats page, one Board year": _median_ms(
+                page("/manage/stats/?board_year=2008"), repeat
+            ),
+            "conference year on year": _median_ms(service.conference_table, repeat),
+            "one event's page": _median_ms(page(f"/manage/stats/events/{one_event}"), repeat),
+            "events CSV download": _median_ms(page("/manage/stats/events.csv"), repeat),
+        }
+        for name, ms in results.items():
+            print(f"{label}: {name:<28} {ms:7.1f} ms (median of {repeat})")
+        db.session.remove()
+        db.engine.dispose()
+    return results
+
+
+def _private_pg(base: str) -> str:
+    name = f"bench_stats_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--bookings", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        run(
+            "SQLite",
+            f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            args.events,
+            args.bookings,
+            args.repeat,
+        )
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
+    pg = _private_pg(base)
+    try:
+        run("PostgreSQL", pg, args.events, args.bookings, args.repeat)
+    finally:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(pg).database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
