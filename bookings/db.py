@@ -132,7 +132,10 @@ class FeedItem:
 
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed: the feeds' 304 answers read max(updated_at) and must not scan the table.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b06be5516e38
+Revision ID: 6624667c2e1a
 Revises: 
-Create Date: 2026-11-24 08:03:57.502926
+Create Date: 2026-11-24 08:12:33.562162
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import bookings.db
 
 
 # revision identifiers, used by Alembic.
-revision = 'b06be5516e38'
+revision = '6624667c2e1a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -38,6 +38,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_networks')),
     sa.UniqueConstraint('slug', name=op.f('uq_networks_slug'))
     )
+    with op.batch_alter_table('networks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_networks_updated_at'), ['updated_at'], unique=False)
+
     op.create_table('organisers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),
@@ -116,6 +119,7 @@ def upgrade():
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_starts_at'), ['starts_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_events_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('meetings',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -136,6 +140,7 @@ def upgrade():
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meetings_day'), ['day'], unique=False)
         batch_op.create_index(batch_op.f('ix_meetings_network_id'), ['network_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_meetings_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('bookings',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,6 +211,7 @@ def upgrade():
     )
     with op.batch_alter_table('programme_slots', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_programme_slots_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_programme_slots_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('recorded_figures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -289,6 +295,7 @@ def downgrade():
     op.drop_table('outbox')
     op.drop_table('recorded_figures')
     with op.batch_alter_table('programme_slots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_programme_slots_updated_at'))
         batch_op.drop_index(batch_op.f('ix_programme_slots_event_id'))
 
     op.drop_table('programme_slots')
@@ -304,11 +311,13 @@ def downgrade():
 
     op.drop_table('bookings')
     with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_meetings_updated_at'))
         batch_op.drop_index(batch_op.f('ix_meetings_network_id'))
         batch_op.drop_index(batch_op.f('ix_meetings_day'))
 
     op.drop_table('meetings')
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_events_updated_at'))
         batch_op.drop_index(batch_op.f('ix_events_starts_at'))
 
     op.drop_table('events')
@@ -321,5 +330,8 @@ def downgrade():
     op.drop_table('venues')
     op.drop_table('sectors')
     op.drop_table('organisers')
+    with op.batch_alter_table('networks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_networks_updated_at'))
+
     op.drop_table('networks')
     # ### end Alembic commands ###
