@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from sqlalchemy.engine import make_url
@@ -30,6 +32,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _configure_database(app)
     _configure_secret_key(app)
+    _configure_hosts(app)
+    # What the app logs at INFO (mail sent, purges) is what an operator needs to see by
+    # default; none of it names a delegate.
+    if app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
 
     from bookings import models  # noqa: F401  (registers every table with the metadata)
     from bookings.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -69,6 +76,14 @@ def _configure_database(app: Flask) -> None:
             **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
             "connect_args": {"timeout": 30},
         }
+
+
+def _configure_hosts(app: Flask) -> None:
+    """The public host (``SERVER_NAME``) is always one the app answers for."""
+    server_name = app.config.get("SERVER_NAME")
+    trusted = app.config.get("TRUSTED_HOSTS")
+    if server_name and trusted is not None:
+        app.config["TRUSTED_HOSTS"] = [*trusted, urlsplit(f"//{server_name}").hostname]
 
 
 def _configure_secret_key(app: Flask) -> None:

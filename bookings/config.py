@@ -28,6 +28,10 @@ WTF_CSRF_TIME_LIMIT = None
 # Public URL (scheme and host) used in e-mails and feeds when there is no request, e.g. the CLI.
 SERVER_NAME = None
 PREFERRED_URL_SCHEME = "http"
+# Hosts the app answers for (Flask refuses others with 400). Links in e-mails and feeds are
+# built from the request's host, so an untrusted one could send a delegate's manage link to
+# somebody else's site. SERVER_NAME's host is added to these; list any other names here.
+TRUSTED_HOSTS = ["localhost", "127.0.0.1"]
 
 # Flask-Limiter: per-process memory by default; set redis://127.0.0.1:6379 with several workers.
 RATELIMIT_STORAGE_URI = "memory://"

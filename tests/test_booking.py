@@ -294,6 +294,18 @@ def test_lost_link_page_says_the_same_for_known_and_unknown_addresses(client, ma
     assert client.get(f"/bookings/{new_link}").status_code == 200
 
 
+def test_a_forged_host_cannot_have_a_manage_link_mailed_pointing_elsewhere(client, make, sector):
+    service.book(make.event().id, details(sector, email="known@example.org"))
+    forged = client.post(
+        "/bookings/lost-link",
+        data={"email": "known@example.org"},
+        headers={"Host": "evil.example.com"},
+    )
+    assert forged.status_code == 400
+    links = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "links")).all()
+    assert links == []
+
+
 def test_lost_link_requests_are_rate_limited(database_url, tmp_path):
     from bookings.extensions import limiter
     from tests.conftest import make_app
@@ -308,9 +320,10 @@ def test_lost_link_requests_are_rate_limited(database_url, tmp_path):
             for n in range(6)
         ]
         assert answers == [200] * 5 + [429]
-        assert "Please wait a few minutes" in client.post(
-            "/bookings/lost-link", data={"email": "y@example.org"}
-        ).text
+        assert (
+            "Please wait a few minutes"
+            in client.post("/bookings/lost-link", data={"email": "y@example.org"}).text
+        )
         assert client.get("/bookings/lost-link").status_code == 200
         limiter.reset()
         # The requests shared this app context, so their session is still open: end it first.

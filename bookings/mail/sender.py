@@ -506,10 +506,7 @@ def status(now: datetime | None = None, show: int = 20) -> OutboxStatus:
 
 
 def init_app(app: Flask) -> None:
-    """Register the after-request attempt and make the one-line mail log visible by default."""
-    app.logger  # noqa: B018  (creates Flask's handler on "bookings", which "bookings.mail" uses)
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
+    """Register the after-request attempt."""
     app.after_request(_after_request)
 
 
