@@ -71,12 +71,12 @@ def gunicorn(database_url: str, secret_key: str, instance: Path) -> Iterator[str
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(base + "/", timeout=2).close()
+                urllib.request.urlopen(base + "/", timeout=10).close()
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # refused while starting, or slow to answer on a busy machine
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError((instance / "gunicorn.log").read_text()) from None
                 time.sleep(0.2)

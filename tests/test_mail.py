@@ -109,17 +109,6 @@ def smtp(app):
 
 
 @pytest.fixture
-def caplog(caplog, monkeypatch):
-    """caplog, with the mail logger enabled again.
-
-    Alembic's ``fileConfig`` in migrations/env.py disables every existing logger when a test
-    runs the migrations in this process; the mail log must still be seen here.
-    """
-    monkeypatch.setattr(logging.getLogger("bookings.mail"), "disabled", False)
-    return caplog
-
-
-@pytest.fixture
 def sector(make):
     return make.sector("Social care")
 

@@ -66,7 +66,8 @@ class Event(FeedItem, db.Model):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
     )
-    sequence_fields = ("title", "starts_at", "ends_at", "venue_id", "status")
+    # Both the key and the relationship: a change through either is seen before the flush.
+    sequence_fields = ("title", "starts_at", "ends_at", "venue_id", "venue", "status")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)
