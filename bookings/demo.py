@@ -632,7 +632,8 @@ EVENTS: list[dict[str, Any]] = [
     {
         "slug": "child-sexual-abuse-conference-{year}",
         "title": "Child Sexual Abuse conference",
-        "kind": "conference",
+        # Kind "conference" is the annual conference alone (its year-on-year statistics).
+        "kind": "mini_conference",
         "day": "2008-06-18",
         "time": "09:30-16:30",
         "venue": "british-library",

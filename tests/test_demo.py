@@ -378,3 +378,8 @@ def test_the_pages_show_the_demo(client, loaded):
     assert "date to be confirmed" in client.get("/networks/child-protection-managers").text
     index = client.get("/networks").text
     assert "LSCB Chairs network" in index and "Olympics sub-group" in index
+
+
+def test_only_the_annual_conference_is_of_kind_conference(loaded):
+    titles = db.session.scalars(select(Event.title).where(Event.kind == EventKind.conference))
+    assert {title.removesuffix(" 2005") for title in titles} == {"Safeguarding London's Children"}
