@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bookings.booking import service as booking_service
 from bookings.db import db, london_datetime, to_london, utcnow
+from bookings.events import manage_service
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -17,6 +19,7 @@ from bookings.models import (
     EventStatus,
     OutboxMessage,
     ProgrammeSlot,
+    SlotKind,
 )
 
 NEXT_YEAR = utcnow().year + 1
@@ -52,6 +55,60 @@ def _event_form(**overrides) -> dict:
     return data
 
 
+class _PageForms(HTMLParser):
+    """What a browser would send from each form of a page, as the page shows it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({})
+        elif tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.forms[-1][a["name"]] = a.get("value") or "on"
+            elif kind not in ("submit", "button", "reset"):
+                self.forms[-1][a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select:
+            if "selected" in a or self._select not in self.forms[-1]:
+                self.forms[-1][self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.forms[-1][self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            # Browsers drop the newline that opens a textarea's text.
+            value = self.forms[-1][self._textarea]
+            self.forms[-1][self._textarea] = value.removeprefix("\r").removeprefix("\n")
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.forms[-1][self._textarea] += data
+
+
+def _edit_form(client, event_id: int, **changes) -> dict[str, str]:
+    """Exactly the fields the edit page renders, with their shown values, then ``changes``."""
+    page = client.get(f"/manage/events/{event_id}/edit")
+    assert page.status_code == 200
+    parser = _PageForms()
+    parser.feed(page.text)
+    (form,) = [f for f in parser.forms if "version" in f]
+    form.update(changes)
+    return form
+
+
 def _outbox(kind: str) -> list[OutboxMessage]:
     return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
 
@@ -77,8 +134,10 @@ def test_create_event_as_draft_then_publish(client, login):
     db.session.refresh(event)
     assert event.status == EventStatus.published
     assert client.get(f"/events/{event.slug}").status_code == 200
-    actions = list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-    assert actions == ["event.create", "event.publish"]
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.target_type == "event").order_by(AuditEntry.id)
+    )
+    assert list(actions) == ["event.create", "event.publish"]
 
 
 def test_event_form_refuses_the_skipped_spring_hour_and_bad_order(client, login):
@@ -100,20 +159,69 @@ def test_event_form_refuses_the_skipped_spring_hour_and_bad_order(client, login)
     assert db.session.scalar(select(Event)) is None
 
 
+def test_edit_through_the_page_saves_without_touching_places(client, login, make):
+    login()
+    event = make.event(title="Old title", capacity=40)
+    form = _edit_form(client, event.id, title="New title")
+    assert "capacity" not in form
+    response = client.post(f"/manage/events/{event.id}/edit", data=form)
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Event, event.id)
+    assert (saved.title, saved.capacity) == ("New title", 40)
+
+
 def test_stale_edit_is_refused(client, login, make):
     login()
     event = make.event(title="Old title")
-    page = client.get(f"/manage/events/{event.id}/edit")
-    assert f'name="version" type="hidden" value="{event.version}"' in page.text
-    stale_version = event.version
+    form = _edit_form(client, event.id, title="My edit")
+    assert form["version"] == str(event.version)
     event.title = "Saved by a colleague"
     db.session.commit()
 
-    form = _event_form(title="My edit", version=str(stale_version), new_venue_name="")
-    form["venue"] = str(event.venue_id)
     response = client.post(f"/manage/events/{event.id}/edit", data=form)
     assert response.status_code == 400
     assert "Someone else saved this event" in response.text
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).title == "Saved by a colleague"
+
+
+def _event_data(event: Event, **changes) -> manage_service.EventData:
+    data = manage_service.EventData(
+        title=event.title,
+        slug=event.slug,
+        kind=event.kind,
+        summary=event.summary,
+        description=event.description,
+        notes=event.notes,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        venue_id=event.venue_id,
+        booking_opens_at=event.booking_opens_at,
+        booking_closes_at=event.booking_closes_at,
+        series=event.series,
+        host_network_id=event.host_network_id,
+    )
+    for name, value in changes.items():
+        setattr(data, name, value)
+    return data
+
+
+def test_a_save_landing_while_an_edit_is_written_is_a_stale_edit(app, make):
+    event = make.event(title="Old title")
+    opened = db.session.get(Event, event.id)
+    version = opened.version
+    # A colleague's save commits between the version check and this edit's write.
+    with db.engine.begin() as colleague:
+        colleague.execute(
+            update(Event)
+            .where(Event.id == event.id)
+            .values(title="Saved by a colleague", version=version + 1)
+        )
+    with pytest.raises(manage_service.StaleEdit):
+        manage_service.update_event(
+            event.id, _event_data(opened, title="My edit"), version, notify_delegates=False
+        )
     db.session.expire_all()
     assert db.session.get(Event, event.id).title == "Saved by a colleague"
 
@@ -124,17 +232,8 @@ def test_moving_a_published_event_tells_its_delegates_with_a_calendar(client, lo
     event = make.event()
     booking_service.book(event.id, _details(sector.id, 1))
     new_venue = make.venue(name="City Hall")
-    start = to_london(event.starts_at)
-    form = _event_form(
-        start_date=start.date().isoformat(),
-        start_time=start.strftime("%H:%M"),
-        end_time=to_london(event.ends_at).strftime("%H:%M"),
-        title=event.title,
-        new_venue_name="",
-        venue=str(new_venue.id),
-        version=str(db.session.get(Event, event.id).version),
-        notify_delegates="y",
-    )
+    form = _edit_form(client, event.id, venue=str(new_venue.id))
+    assert form["notify_delegates"] == "y"
     response = client.post(f"/manage/events/{event.id}/edit", data=form)
     assert response.status_code == 302
     (moved,) = _outbox("event_moved")
@@ -150,10 +249,67 @@ def test_edit_without_notify_sends_nothing(client, login, make):
     sector = make.sector()
     event = make.event()
     booking_service.book(event.id, _details(sector.id, 1))
-    form = _event_form(title=event.title, version=str(event.version), new_venue_name="")
-    form["venue"] = str(event.venue_id)
+    form = _edit_form(client, event.id, start_time="11:00", end_time="13:30")
+    del form["notify_delegates"]
     assert client.post(f"/manage/events/{event.id}/edit", data=form).status_code == 302
+    db.session.refresh(event)
+    assert to_london(event.starts_at).time() == time(11)
     assert _outbox("event_moved") == []
+
+
+def _last_sunday_of_march(year: int) -> date:
+    march_31 = date(year, 3, 31)
+    return march_31 - timedelta(days=(march_31.weekday() + 1) % 7)
+
+
+def test_moving_an_event_moves_its_programme_on_the_london_clock(client, login, make):
+    login()
+    # Saturday to Sunday over the night the clocks go forward.
+    sunday = _last_sunday_of_march(NEXT_YEAR)
+    saturday = sunday - timedelta(days=1)
+    event = make.event(
+        starts_at=london_datetime(saturday, time(10)),
+        ends_at=london_datetime(sunday, time(17)),
+    )
+    for day, start, end in ((saturday, "10:30", "11:15"), (sunday, "10:00", "11:00")):
+        response = client.post(
+            f"/manage/events/{event.id}/programme",
+            data=_slot_form(event, day=day.isoformat(), start_time=start, end_time=end),
+        )
+        assert response.status_code == 302
+
+    week_later = saturday + timedelta(weeks=1)
+    form = _edit_form(
+        client,
+        event.id,
+        start_date=week_later.isoformat(),
+        end_date=(week_later + timedelta(days=1)).isoformat(),
+    )
+    assert client.post(f"/manage/events/{event.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    slots = db.session.scalars(select(ProgrammeSlot).order_by(ProgrammeSlot.starts_at))
+    assert [
+        (to_london(s.starts_at).replace(tzinfo=None), to_london(s.ends_at).replace(tzinfo=None))
+        for s in slots
+    ] == [
+        (datetime.combine(week_later, time(10, 30)), datetime.combine(week_later, time(11, 15))),
+        (
+            datetime.combine(sunday + timedelta(weeks=1), time(10)),
+            datetime.combine(sunday + timedelta(weeks=1), time(11)),
+        ),
+    ]
+
+
+def test_shortening_an_event_past_a_session_is_refused(client, login, make):
+    login()
+    event = make.event()  # 10:00 to 12:30 London
+    client.post(f"/manage/events/{event.id}/programme", data=_slot_form(event))  # 10:30-11:15
+    form = _edit_form(client, event.id, end_time="11:00")
+    response = client.post(f"/manage/events/{event.id}/edit", data=form)
+    assert response.status_code == 400
+    assert "The session Workshop A would then run outside the event." in response.text
+    db.session.expire_all()
+    assert to_london(db.session.get(Event, event.id).ends_at).time() == time(12, 30)
 
 
 def test_cancel_event_emails_everyone_and_feed_shows_cancelled(client, login, make):
@@ -184,6 +340,44 @@ def test_cancel_event_emails_everyone_and_feed_shows_cancelled(client, login, ma
     assert feed.status_code == 200
     assert "STATUS:CANCELLED" in feed.text
     assert "This event has been cancelled." in client.get(f"/events/{event.slug}").text
+
+
+def test_a_draft_cannot_be_cancelled_onto_the_public_pages(client, login, make):
+    login()
+    event = make.event(status=EventStatus.draft)
+    response = client.post(
+        f"/manage/events/{event.id}/cancel",
+        data={"reason": "Not going ahead.", "confirm": "y"},
+        follow_redirects=True,
+    )
+    assert "This event is a draft" in response.text
+    db.session.refresh(event)
+    assert event.status == EventStatus.draft
+    assert client.get(f"/events/{event.slug}").status_code == 404
+    assert event.title not in client.get("/feeds/events.ics").text
+
+
+def test_an_ended_event_cannot_be_cancelled_and_nobody_is_emailed(client, login, make):
+    login()
+    sector = make.sector()
+    event = make.event()
+    booking_service.book(event.id, _details(sector.id, 1))
+    db.session.execute(
+        update(Event)
+        .where(Event.id == event.id)
+        .values(starts_at=utcnow() - timedelta(days=2), ends_at=utcnow() - timedelta(days=1))
+    )
+    db.session.commit()
+    response = client.post(
+        f"/manage/events/{event.id}/cancel",
+        data={"reason": "Oops.", "confirm": "y"},
+        follow_redirects=True,
+    )
+    assert "This event has already ended" in response.text
+    assert _outbox("event_cancelled") == []
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).status == EventStatus.published
+    assert set(db.session.scalars(select(Booking.status))) == {BookingStatus.confirmed}
 
 
 def test_capacity_change_promotes_and_refuses_below_confirmed(client, login, make):
@@ -269,6 +463,52 @@ def test_programme_slot_must_lie_inside_event(client, login, make, overrides, me
     )
     assert response.status_code == 400
     assert message in response.text
+    assert db.session.scalar(select(ProgrammeSlot)) is None
+
+
+def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make):
+    login()
+    event = make.event()  # 10:00 to 12:30 London
+    url = f"/manage/events/{event.id}/programme"
+    assert client.post(url, data=_slot_form(event)).status_code == 302  # Room 1, 10:30-11:15
+
+    clash = client.post(url, data=_slot_form(event, title="Workshop B", start_time="11:00"))
+    assert clash.status_code == 400
+    assert "Room 1 is already taken from 10:30 to 11:15 by Workshop A." in clash.text
+    for fine in (
+        _slot_form(event, title="Straight after", start_time="11:15", end_time="12:00"),
+        _slot_form(event, title="Elsewhere", room="Room 2"),
+        _slot_form(event, title="No room given", room=""),
+    ):
+        assert client.post(url, data=fine).status_code == 302, fine["title"]
+
+    after = db.session.scalar(select(ProgrammeSlot).where(ProgrammeSlot.title == "Straight after"))
+    moved_into_clash = client.post(
+        f"{url}/{after.id}",
+        data=_slot_form(event, title="Straight after", room="room 1", start_time="11:00"),
+    )
+    assert moved_into_clash.status_code == 400
+    assert "is already taken from 10:30 to 11:15 by Workshop A." in moved_into_clash.text
+    db.session.expire_all()
+    assert to_london(db.session.get(ProgrammeSlot, after.id).starts_at).time() == time(11, 15)
+    assert "Workshop B" not in client.get(f"/events/{event.slug}").text
+
+
+def test_programme_service_refuses_a_session_outside_its_event(app, make):
+    event = make.event()
+    early = manage_service.SlotData(
+        starts_at=event.starts_at - timedelta(hours=1),
+        ends_at=event.starts_at + timedelta(minutes=30),
+        kind=SlotKind.talk,
+        title="Too early",
+        description="",
+        room="",
+        capacity=None,
+        speakers=[],
+    )
+    with pytest.raises(manage_service.SlotRefused) as refused:
+        manage_service.add_slot(event.id, early)
+    assert refused.value.problems == [("starts_at", "The session must start during the event.")]
     assert db.session.scalar(select(ProgrammeSlot)) is None
 
 

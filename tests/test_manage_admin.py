@@ -11,6 +11,7 @@ from bookings.accounts.models import Role
 from bookings.booking import service as booking_service
 from bookings.db import db
 from bookings.models import AuditEntry, OrganiserUser, Sector
+from tests.conftest import Factory, _reset_schema, make_app
 
 
 def _manage_urls(app) -> list[tuple[str, str, str]]:
@@ -106,6 +107,12 @@ def test_admin_creates_and_locks_organisers(client, login):
     )
     assert response.status_code == 302
     new = db.session.scalar(select(OrganiserUser).where(OrganiserUser.email == "new@example.org"))
+    created = db.session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.action == "organiser.create", AuditEntry.target_id == new.id
+        )
+    )
+    assert created.user_email == admin.email
     client.post(f"/manage/admin/organisers/{new.id}", data={"role": "organiser"})
     db.session.expire_all()
     assert not db.session.get(OrganiserUser, new.id).active
@@ -161,3 +168,88 @@ def test_every_console_page_renders_for_real_records(app, client, make, login):
             continue
         url = adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments})
         assert client.get(url).status_code == 200, url
+
+
+def test_moving_an_unknown_sector_is_not_found(client, make, login):
+    login(role=Role.admin)
+    make.sector("Health")
+    assert client.post("/manage/admin/sectors/999/up").status_code == 404
+    assert client.post("/manage/admin/sectors/999/down").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("  ", "Enter the sector&#39;s name."),
+        ("police", "There is already a sector called police."),
+    ],
+)
+def test_refused_sector_rename_is_shown_next_to_its_name(client, make, login, name, message):
+    login(role=Role.admin)
+    health = make.sector("Health")
+    make.sector("Police")
+    response = client.post(f"/manage/admin/sectors/{health.id}/rename", data={"name": name})
+    assert response.status_code == 400
+    assert f'<p class="error-message" id="name-{health.id}-error">{message}' in response.text
+    assert f'href="#name-{health.id}"' in response.text  # the summary leads to the field
+    db.session.expire_all()
+    assert db.session.get(Sector, health.id).name == "Health"
+
+
+@pytest.fixture
+def forms_check_csrf(database_url, tmp_path):
+    """An app whose forms check their CSRF tokens but whose global check is off, so a view's
+    own answer to an expired form shows (the global check answers a bare 400 first)."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True, WTF_CSRF_CHECK_DEFAULT=False)
+    with app.app_context():
+        _reset_schema()
+        yield app.test_client()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_expired_sector_form_says_so_not_that_the_name_is_missing(forms_check_csrf):
+    client, make = forms_check_csrf, Factory()
+    make.organiser(role=Role.admin)
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    logged_in = client.post(
+        "/login",
+        data={
+            "email": "organiser@example.org",
+            "password": "correct horse battery",
+            "csrf_token": token,
+        },
+    )
+    assert logged_in.status_code == 302
+    health = make.sector("Health")
+    for action, data in (("rename", {"name": "Health services"}), ("up", {})):
+        response = client.post(
+            f"/manage/admin/sectors/{health.id}/{action}", data={**data, "csrf_token": "old"}
+        )
+        assert response.status_code == 400
+        assert "The form had expired." in response.text
+        assert "Enter the sector" not in response.text
+    db.session.expire_all()
+    assert db.session.get(Sector, health.id).name == "Health"
+
+
+def test_refused_organiser_change_is_shown_in_its_row(client, login, make):
+    admin = login(role=Role.admin)
+    other = make.organiser(email="other@example.org")
+    response = client.post(f"/manage/admin/organisers/{admin.id}", data={"role": "organiser"})
+    assert response.status_code == 400
+    assert (
+        f'<p class="error-message" id="role-{admin.id}-error">You cannot change your own role'
+        in response.text
+    )
+    response = client.post(
+        f"/manage/admin/organisers/{other.id}", data={"role": "owner", "active": "y"}
+    )
+    assert response.status_code == 400
+    assert f'<p class="error-message" id="role-{other.id}-error">Not a valid choice' in (
+        response.text
+    )
+    db.session.expire_all()
+    assert db.session.get(OrganiserUser, admin.id).role == Role.admin
+    assert db.session.get(OrganiserUser, other.id).role == Role.organiser

@@ -12,7 +12,6 @@ from bookings.accounts import audit, roles
 from bookings.accounts import sectors as sector_service
 from bookings.accounts import service as accounts
 from bookings.accounts.models import Role
-from bookings.db import db
 from bookings.events.forms import ActionForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/manage/admin")
@@ -68,12 +67,22 @@ def sector_list():
     return _sectors_page(SectorForm())
 
 
-def _sectors_page(form: SectorForm, status: int = 200):
+def _sectors_page(
+    form: SectorForm,
+    status: int = 200,
+    *,
+    failed: FlaskForm | None = None,
+    failed_id: int | None = None,
+):
+    """The list; ``failed`` is a row's form that was refused, shown at the top and, for a
+    rename, next to that row's name."""
     return render_template(
         "manage/sectors.html",
         rows=sector_service.sectors_with_use(),
         form=form,
         action_form=ActionForm(),
+        failed=failed,
+        failed_id=failed_id,
     ), status
 
 
@@ -95,29 +104,52 @@ def add_sector():
 def sector_action(sector_id: int, action: str):
     if action not in ("rename", "up", "down", "retire", "restore", "delete"):
         abort(404)
-    form = SectorForm() if action == "rename" else ActionForm()
-    if not form.validate_on_submit():
-        flash("Enter the sector's new name.", "error")
-        return redirect(url_for("admin.sectors"))
-    try:
-        if action == "rename":
-            sector_service.rename(sector_id, form.name.data)
-        elif action in ("up", "down"):
-            sector_service.move(sector_id, -1 if action == "up" else 1)
-        elif action in ("retire", "restore"):
-            sector_service.set_retired(sector_id, action == "retire")
+    renaming = action == "rename"
+    form = SectorForm() if renaming else ActionForm()
+    if renaming:
+        form.name.id = f"name-{sector_id}"
+    if form.validate_on_submit():
+        try:
+            if renaming:
+                sector_service.rename(sector_id, form.name.data)
+            elif action in ("up", "down"):
+                sector_service.move(sector_id, -1 if action == "up" else 1)
+            elif action in ("retire", "restore"):
+                sector_service.set_retired(sector_id, action == "retire")
+            else:
+                sector_service.delete(sector_id)
+        except LookupError:
+            abort(404)
+        except sector_service.SectorError as problem:
+            if not renaming:
+                flash(str(problem), "error")
+                return redirect(url_for("admin.sectors"))
+            form.name.errors.append(str(problem))
         else:
-            sector_service.delete(sector_id)
-    except LookupError:
-        abort(404)
-    except sector_service.SectorError as problem:
-        flash(str(problem), "error")
-    else:
-        flash("Sector list saved.")
-    return redirect(url_for("admin.sectors"))
+            flash("Sector list saved.")
+            return redirect(url_for("admin.sectors"))
+    return _sectors_page(SectorForm(formdata=None), 400, failed=form, failed_id=sector_id)
 
 
 # ----------------------------------------------------------------------------- organisers
+
+
+def _organisers_page(
+    form: OrganiserForm,
+    status: int = 200,
+    *,
+    failed: AccountForm | None = None,
+    failed_id: int | None = None,
+):
+    """The accounts; ``failed`` is an account's refused change, shown at the top and in its
+    row."""
+    return render_template(
+        "manage/organisers.html",
+        users=accounts.organisers(),
+        form=form,
+        failed=failed,
+        failed_id=failed_id,
+    ), status
 
 
 @bp.route("/organisers", methods=["GET", "POST"])
@@ -131,19 +163,15 @@ def organisers():
         except accounts.AccountError as problem:
             form.email.errors.append(str(problem))
         else:
-            audit.record(
-                "organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}"
-            )
-            db.session.commit()
             flash(f"Account made for {user.email}. Give them the first password in person.")
             return redirect(url_for("admin.organisers"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("manage/organisers.html", users=accounts.organisers(), form=form), status
+    return _organisers_page(form, 400 if request.method == "POST" else 200)
 
 
 @bp.post("/organisers/<int:user_id>")
 def update_organiser(user_id: int):
     form = AccountForm()
+    form.role.id = f"role-{user_id}"
     if form.validate_on_submit():
         try:
             accounts.update_organiser(
@@ -155,10 +183,11 @@ def update_organiser(user_id: int):
         except LookupError:
             abort(404)
         except accounts.AccountError as problem:
-            flash(str(problem), "error")
+            form.form_errors.append(str(problem))
         else:
             flash("Account saved.")
-    return redirect(url_for("admin.organisers"))
+            return redirect(url_for("admin.organisers"))
+    return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
 
 
 # ----------------------------------------------------------------------------- audit log

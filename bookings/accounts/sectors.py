@@ -45,8 +45,15 @@ def _name_free(name: str, exclude_id: int | None = None) -> None:
         raise SectorError(f"There is already a sector called {name}.")
 
 
-def add(name: str) -> Sector:
+def _clean(name: str) -> str:
     name = " ".join(name.split())
+    if not name:
+        raise SectorError("Enter the sector's name.")
+    return name
+
+
+def add(name: str) -> Sector:
+    name = _clean(name)
     _name_free(name)
     last = db.session.scalar(select(func.max(Sector.position))) or 0
     sector = Sector(name=name, position=last + 1)
@@ -66,7 +73,7 @@ def _get(sector_id: int) -> Sector:
 
 def rename(sector_id: int, name: str) -> Sector:
     sector = _get(sector_id)
-    name = " ".join(name.split())
+    name = _clean(name)
     _name_free(name, exclude_id=sector.id)
     audit.record(
         "sector.rename",
@@ -98,7 +105,9 @@ def set_retired(sector_id: int, retired: bool) -> Sector:
 def move(sector_id: int, step: int) -> None:
     """Swap with the neighbour above (-1) or below (+1), renumbering the list 1..n."""
     ordered = list(db.session.scalars(select(Sector).order_by(Sector.position, Sector.name)))
-    index = next(i for i, s in enumerate(ordered) if s.id == sector_id)
+    index = next((i for i, s in enumerate(ordered) if s.id == sector_id), None)
+    if index is None:
+        raise LookupError(sector_id)
     other = index + step
     if 0 <= other < len(ordered):
         ordered[index], ordered[other] = ordered[other], ordered[index]

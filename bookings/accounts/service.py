@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from bookings.accounts import audit
 from bookings.accounts.models import OrganiserUser, Role
 from bookings.db import db
 
@@ -43,6 +44,9 @@ def create_organiser(
     user = OrganiserUser(email=email, name=name, role=role)
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()
+    # In the same commit as the account: no account exists without its audit entry.
+    audit.record("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
     db.session.commit()
     return user
 

@@ -132,7 +132,7 @@ class EventForm(FlaskForm):
     def fill_from(self, event: Event) -> None:
         """Show a saved event's values on a GET, in London time."""
         start, end = to_london(event.starts_at), to_london(event.ends_at)
-        for name in ("title", "slug", "summary", "description", "notes", "capacity"):
+        for name in ("title", "slug", "summary", "description", "notes"):
             getattr(self, name).data = getattr(event, name)
         self.kind.data = event.kind.value
         self.series.data = event.series or ""
@@ -147,6 +147,11 @@ class EventForm(FlaskForm):
         ):
             field.data = to_london(value).replace(tzinfo=None) if value else None
         self.version.data = str(event.version)
+
+    def drop_capacity(self) -> None:
+        """An edit leaves places alone: they change through ``CapacityForm``, whose rules move
+        the waiting list and refuse going below the confirmed count."""
+        del self.capacity
 
     def set_choices(self, venues: list[tuple[int, str]], networks: list[tuple[int, str]]) -> None:
         self.venue.choices = choices([(0, "No venue yet / new venue below"), *venues])
@@ -246,19 +251,21 @@ class SlotForm(FlaskForm):
             f"{s.name}, {s.organisation}" if s.organisation else s.name for s in slot.speakers
         )
 
-    def validate_within(self, event_starts: datetime, event_ends: datetime) -> bool:
-        """Validate, then check the slot lies inside the event and ends after it starts."""
-        if not self.validate():
+    def validate(self, extra_validators=None) -> bool:
+        """Validate, then turn the London times into instants. Whether the session fits its
+        event and its room is the programme service's rule (``show_refusal``)."""
+        if not super().validate(extra_validators):
             return False
         self.starts_at = london_instant(self.start_time, self.day.data, self.start_time.data)
         self.ends_at = london_instant(self.end_time, self.day.data, self.end_time.data)
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            self.end_time.errors.append("The session must end after it starts.")
-        if self.starts_at and not event_starts <= self.starts_at < event_ends:
-            self.start_time.errors.append("The session must start during the event.")
-        if self.ends_at and self.ends_at > event_ends:
-            self.end_time.errors.append("The session must end by the time the event ends.")
         return not any(field.errors for field in self)
+
+    def show_refusal(self, problems: list[tuple[str, str]]) -> None:
+        """Put the service's reasons, given by ``SlotData`` field, next to the form's fields."""
+        fields = {"starts_at": self.start_time, "ends_at": self.end_time, "room": self.room}
+        for name, message in problems:
+            field = fields.get(name)
+            (field.errors if field else self.form_errors).append(message)
 
     def speaker_list(self) -> list[tuple[str, str]]:
         """One speaker a line, "Name, Organisation"; the organisation is what follows the

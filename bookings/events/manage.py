@@ -74,9 +74,11 @@ def events():
 # ----------------------------------------------------------------------------- create and edit
 
 
-def _event_form(**kw) -> EventForm:
-    form = EventForm(**kw)
+def _event_form(*, editing: bool = False) -> EventForm:
+    form = EventForm()
     form.set_choices(service.venue_choices(), service.network_choices())
+    if editing:
+        form.drop_capacity()
     return form
 
 
@@ -95,7 +97,7 @@ def _event_data(form: EventForm) -> service.EventData:
         booking_closes_at=form.closes_at,
         series=form.series.data,
         host_network_id=form.host_network.data or None,
-        capacity=form.capacity.data or 0,
+        capacity=(form.capacity.data or 0) if "capacity" in form else 0,
         new_venue_name=form.new_venue_name.data,
         new_venue_address=form.new_venue_address.data,
         new_venue_postcode=form.new_venue_postcode.data,
@@ -115,7 +117,7 @@ def new_event():
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(event_id: int):
     event = _event_or_404(event_id)
-    form = _event_form()
+    form = _event_form(editing=True)
     if request.method == "GET":
         form.fill_from(event)
     elif form.validate_on_submit():
@@ -135,8 +137,6 @@ def edit_event(event_id: int):
         else:
             flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
             return redirect(url_for("manage.event", event_id=event_id))
-    # The capacity shown but not edited here: it changes through the capacity form.
-    form.capacity.data = event.capacity
     return render_template("manage/event_form.html", form=form, event=event), _status(form)
 
 
@@ -261,10 +261,14 @@ def programme(event_id: int):
     form = SlotForm()
     if request.method == "GET":
         form.day.data = london_date(event.starts_at)
-    elif form.validate_within(event.starts_at, event.ends_at):
-        slot = service.add_slot(event.id, _slot_data(form))
-        flash(f"Added to the programme: {slot.title}.")
-        return redirect(url_for("manage.programme", event_id=event_id))
+    elif form.validate_on_submit():
+        try:
+            slot = service.add_slot(event.id, _slot_data(form))
+        except service.SlotRefused as refusal:
+            form.show_refusal(refusal.problems)
+        else:
+            flash(f"Added to the programme: {slot.title}.")
+            return redirect(url_for("manage.programme", event_id=event_id))
     return render_template(
         "manage/programme.html", event=event, form=form, action_form=ActionForm()
     ), _status(form)
@@ -279,10 +283,14 @@ def edit_slot(event_id: int, slot_id: int):
     form = SlotForm()
     if request.method == "GET":
         form.fill_from(slot)
-    elif form.validate_within(event.starts_at, event.ends_at):
-        service.update_slot(slot, _slot_data(form))
-        flash(f"Saved: {slot.title}.")
-        return redirect(url_for("manage.programme", event_id=event_id))
+    elif form.validate_on_submit():
+        try:
+            service.update_slot(slot, _slot_data(form))
+        except service.SlotRefused as refusal:
+            form.show_refusal(refusal.problems)
+        else:
+            flash(f"Saved: {slot.title}.")
+            return redirect(url_for("manage.programme", event_id=event_id))
     return render_template("manage/slot_form.html", event=event, slot=slot, form=form), _status(
         form
     )

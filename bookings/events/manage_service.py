@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bookings.accounts import audit
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
-from bookings.db import db, london_datetime, to_london, utcnow
+from bookings.db import NonexistentLocalTime, db, london_datetime, to_london, utcnow
 from bookings.events.models import (
     Event,
     EventKind,
@@ -239,15 +239,27 @@ def update_event(
 ) -> tuple[Event, int]:
     """Save an organiser's edit unless someone else saved first.
 
-    When the time or venue of a published event changes and ``notify_delegates`` is set, each
-    active delegate is e-mailed the change with the new calendar file, in the same commit.
-    Returns the event and the number of delegates told.
+    When the start moves, the programme moves with it. When the time or venue of a published
+    event changes and ``notify_delegates`` is set, each active delegate is e-mailed the change
+    with the new calendar file, in the same commit. Returns the event and the number of
+    delegates told.
     """
     event = db.session.get(Event, event_id)
     if event is None:
         raise LookupError(event_id)
     if event.version != version:
         raise StaleEdit()
+    # Every query below may flush the edit, and a flush is where a concurrent save shows.
+    try:
+        told = _save_edit(event, data, notify_delegates)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleEdit() from None
+    return event, told
+
+
+def _save_edit(event: Event, data: EventData, notify_delegates: bool) -> int:
     before = audit.snapshot(event, AUDITED_FIELDS)
     _apply(event, data)
     if data.slug and data.slug != event.slug:
@@ -255,6 +267,7 @@ def update_event(
             db.session.rollback()
             raise EventChangeRefused(f"Another event already uses the web address {data.slug}.")
         event.slug = data.slug
+    moved_slots = _move_programme(event, before["starts_at"], before["ends_at"])
     db.session.flush()
     told = 0
     moved = _moved_lines(before, event)
@@ -262,7 +275,11 @@ def update_event(
         for booking in active_bookings(event.id):
             notify.event_moved(booking, booking_service.manage_token(booking), moved)
             told += 1
-    summary = f"Edited {event.title}" + (f"; told {told} delegates of the change" if told else "")
+    summary = f"Edited {event.title}"
+    if moved_slots:
+        summary += f"; moved {moved_slots} programme sessions with it"
+    if told:
+        summary += f"; told {told} delegates of the change"
     audit.record(
         "event.update",
         "event",
@@ -270,12 +287,39 @@ def update_event(
         summary,
         audit.diff(before, audit.snapshot(event, AUDITED_FIELDS)),
     )
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleEdit() from None
-    return event, told
+    return told
+
+
+def _move_programme(event: Event, old_start: datetime, old_end: datetime) -> int:
+    """Move every session with the start, on the London wall clock, so a 10.30 session of a
+    10.00 event stays at 10.30 across a clock change. Returns how many sessions moved.
+
+    A session that would then lie outside the event (it also got shorter) refuses the edit.
+    """
+    if (event.starts_at, event.ends_at) == (old_start, old_end):
+        return 0
+    delta = _wall_clock(event.starts_at) - _wall_clock(old_start)
+    for programme_slot in event.slots:
+        refusal = None
+        try:
+            if delta:
+                programme_slot.starts_at = _moved(programme_slot.starts_at, delta)
+                programme_slot.ends_at = _moved(programme_slot.ends_at, delta)
+        except NonexistentLocalTime:
+            refusal = (
+                f"Moved with the event, the session {programme_slot.title} would fall in the "
+                "hour London skips when the clocks go forward. Change it first."
+            )
+        else:
+            if _outside_event(event, programme_slot.starts_at, programme_slot.ends_at):
+                refusal = (
+                    f"The session {programme_slot.title} would then run outside the event. "
+                    "Change or remove it in the programme first."
+                )
+        if refusal:
+            db.session.rollback()
+            raise EventChangeRefused(refusal)
+    return len(event.slots) if delta else 0
 
 
 def publish(event_id: int) -> Event:
@@ -333,6 +377,17 @@ def cancel_event(event_id: int, reason: str) -> int:
         raise LookupError(event_id)
     if event.status == EventStatus.cancelled:
         raise EventChangeRefused("This event is already cancelled.")
+    if event.status == EventStatus.draft:
+        # Cancelling would put it on the public pages and in the feeds as cancelled.
+        raise EventChangeRefused(
+            "This event is a draft: nobody can see or book it, so there is nothing to cancel. "
+            "Leave it as a draft."
+        )
+    if event.is_past():
+        raise EventChangeRefused(
+            "This event has already ended, so it cannot be cancelled and its delegates are "
+            "not e-mailed."
+        )
     # Pending in the session, so the booking service's commit records it with the change.
     audit.record(
         "event.cancel",
@@ -361,12 +416,24 @@ def change_capacity(event_id: int, capacity: int) -> list[Booking]:
     return booking_service.change_capacity(event_id, capacity)
 
 
-def _shift(value: datetime | None, weeks: int) -> datetime | None:
-    """Whole weeks on the London wall clock: a 10am start stays 10am across a clock change."""
+def _wall_clock(value: datetime) -> datetime:
+    """The London wall-clock time of an instant, without a zone, for arithmetic."""
+    return to_london(value).replace(tzinfo=None)
+
+
+def _moved(value: datetime | None, delta: timedelta) -> datetime | None:
+    """``delta`` on the London wall clock: a 10am start stays 10am across a clock change.
+
+    Raises ``NonexistentLocalTime`` when the moved time falls in the hour London skips.
+    """
     if value is None:
         return None
-    local = to_london(value) + timedelta(weeks=weeks)
-    return london_datetime(local.date(), local.time().replace(tzinfo=None))
+    local = _wall_clock(value) + delta
+    return london_datetime(local.date(), local.time())
+
+
+def _shift(value: datetime | None, weeks: int) -> datetime | None:
+    return _moved(value, timedelta(weeks=weeks))
 
 
 def duplicate_event(event_id: int, title: str, weeks: int) -> Event:
@@ -438,6 +505,75 @@ class SlotData:
 SLOT_FIELDS = ("title", "starts_at", "ends_at", "room", "kind")
 
 
+class SlotRefused(ValueError):
+    """The session cannot go in the programme as given.
+
+    ``problems`` pairs a ``SlotData`` field with what is wrong with it, for the form to show
+    next to the field.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(" ".join(message for _, message in problems))
+        self.problems = problems
+
+
+def _outside_event(
+    event: Event, starts_at: datetime, ends_at: datetime | None
+) -> list[tuple[str, str]]:
+    """Why a session's times do not fit inside its event; empty when they do."""
+    problems = []
+    if ends_at is not None and ends_at <= starts_at:
+        problems.append(("ends_at", "The session must end after it starts."))
+    if not event.starts_at <= starts_at < event.ends_at:
+        problems.append(("starts_at", "The session must start during the event."))
+    if ends_at is not None and ends_at > event.ends_at:
+        problems.append(("ends_at", "The session must end by the time the event ends."))
+    return problems
+
+
+def _overlap(
+    a_start: datetime, a_end: datetime | None, b_start: datetime, b_end: datetime | None
+) -> bool:
+    """Sessions touching end to start do not overlap; an open-ended one ("12.45 onwards:
+    lunch") holds its room from its start until the next session there."""
+    a_end, b_end = a_end or a_start, b_end or b_start
+    return a_start == b_start or (a_start < b_end and b_start < a_end)
+
+
+def _room_clash(event_id: int, data: SlotData, slot_id: int | None) -> ProgrammeSlot | None:
+    """Another session of the event in the same named room at an overlapping time."""
+    room = data.room.strip().casefold()
+    if not room:
+        return None
+    query = select(ProgrammeSlot).where(
+        ProgrammeSlot.event_id == event_id, ProgrammeSlot.room != ""
+    )
+    if slot_id is not None:
+        query = query.where(ProgrammeSlot.id != slot_id)
+    for other in db.session.scalars(query.order_by(ProgrammeSlot.starts_at)):
+        if other.room.strip().casefold() == room and _overlap(
+            data.starts_at, data.ends_at, other.starts_at, other.ends_at
+        ):
+            return other
+    return None
+
+
+def _check_slot(event: Event, data: SlotData, slot_id: int | None = None) -> None:
+    """Refuse a session outside its event or in a room another session holds then."""
+    problems = _outside_event(event, data.starts_at, data.ends_at)
+    clash = _room_clash(event.id, data, slot_id)
+    if clash is not None:
+        start = to_london(clash.starts_at)
+        when = (
+            f"from {start:%H:%M} to {to_london(clash.ends_at):%H:%M}"
+            if clash.ends_at
+            else f"from {start:%H:%M}"
+        )
+        problems.append(("room", f"{clash.room} is already taken {when} by {clash.title}."))
+    if problems:
+        raise SlotRefused(problems)
+
+
 def _apply_slot(slot: ProgrammeSlot, data: SlotData) -> None:
     for f in fields(data):
         if f.name != "speakers":
@@ -449,9 +585,17 @@ def _apply_slot(slot: ProgrammeSlot, data: SlotData) -> None:
         Speaker(name=name, organisation=organisation, position=n)
         for n, (name, organisation) in enumerate(data.speakers)
     ]
+    # Speakers are rows of their own: without this, a change to them alone would leave the
+    # programme feed's Last-Modified where it was and If-Modified-Since would answer 304.
+    slot.updated_at = utcnow()
 
 
 def add_slot(event_id: int, data: SlotData) -> ProgrammeSlot:
+    """Add a session; ``SlotRefused`` when it does not fit the event or its room is taken."""
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    _check_slot(event, data)
     slot = ProgrammeSlot(event_id=event_id)
     _apply_slot(slot, data)
     db.session.add(slot)
@@ -468,6 +612,8 @@ def slot(event_id: int, slot_id: int) -> ProgrammeSlot | None:
 
 
 def update_slot(slot: ProgrammeSlot, data: SlotData) -> None:
+    """Save a session; ``SlotRefused`` when it does not fit the event or its room is taken."""
+    _check_slot(slot.event, data, slot.id)
     before = audit.snapshot(slot, SLOT_FIELDS)
     _apply_slot(slot, data)
     audit.record(
@@ -482,5 +628,7 @@ def update_slot(slot: ProgrammeSlot, data: SlotData) -> None:
 
 def delete_slot(slot: ProgrammeSlot) -> None:
     audit.record("slot.delete", "event", slot.event_id, f"Removed {slot.title} from the programme")
+    # A deleted row leaves no newer updated_at behind: the event's own one moves instead.
+    slot.event.updated_at = utcnow()
     db.session.delete(slot)
     db.session.commit()
