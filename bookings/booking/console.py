@@ -143,17 +143,8 @@ def book(event_id: int):
     form = OnBehalfForm()
     form.set_sectors(booking_service.active_sectors())
     if form.validate_on_submit():
-        details = booking_service.DelegateDetails(
-            name=form.name.data,
-            email=form.email.data,
-            organisation=form.organisation.data,
-            job_title=form.job_title.data,
-            sector_id=form.sector.data,
-            dietary_needs=form.dietary_needs.data or "",
-            access_needs=form.access_needs.data or "",
-        )
         try:
-            booking = service.book_on_behalf(event.id, details)
+            booking = service.book_on_behalf(event.id, form.details())
         except booking_service.BookingRefused as refusal:
             form.form_errors.append(str(refusal))
         except booking_service.AlreadyBooked:

@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from bookings.booking.models import Sector
+from bookings.booking.service import DelegateDetails
 
 NEEDS_MAX = 1000
 
@@ -16,6 +17,19 @@ def _text(label: str, maximum: int, *, required: bool = True, message: str = "")
     if required:
         validators.insert(0, DataRequired(message=message or f"Enter your {label.lower()}."))
     return StringField(label, validators=validators)
+
+
+def _email(label: str) -> EmailField:
+    return EmailField(
+        label,
+        validators=[
+            DataRequired(message="Enter your e-mail address."),
+            Length(max=254, message="Please use at most 254 characters."),
+            Email(
+                message="Enter an e-mail address like name@example.org.", check_deliverability=False
+            ),
+        ],
+    )
 
 
 def _needs(label: str) -> TextAreaField:
@@ -32,16 +46,7 @@ class NeedsForm(FlaskForm):
 
 class BookingForm(NeedsForm):
     name = _text("Full name", 120, message="Enter your full name.")
-    email = EmailField(
-        "E-mail address",
-        validators=[
-            DataRequired(message="Enter your e-mail address."),
-            Length(max=254, message="Please use at most 254 characters."),
-            Email(
-                message="Enter an e-mail address like name@example.org.", check_deliverability=False
-            ),
-        ],
-    )
+    email = _email("E-mail address")
     organisation = _text("Organisation", 200)
     job_title = _text("Job title", 200)
     sector = SelectField(
@@ -62,18 +67,20 @@ class BookingForm(NeedsForm):
         if field.data == -1:
             raise ValidationError("Choose the sector you work in.")
 
+    def details(self) -> DelegateDetails:
+        return DelegateDetails(
+            name=self.name.data,
+            email=self.email.data,
+            organisation=self.organisation.data,
+            job_title=self.job_title.data,
+            sector_id=self.sector.data,
+            dietary_needs=self.dietary_needs.data or "",
+            access_needs=self.access_needs.data or "",
+        )
+
 
 class LostLinkForm(FlaskForm):
-    email = EmailField(
-        "E-mail address you booked with",
-        validators=[
-            DataRequired(message="Enter your e-mail address."),
-            Length(max=254, message="Please use at most 254 characters."),
-            Email(
-                message="Enter an e-mail address like name@example.org.", check_deliverability=False
-            ),
-        ],
-    )
+    email = _email("E-mail address you booked with")
 
 
 class ConfirmForm(FlaskForm):

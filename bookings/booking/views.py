@@ -22,24 +22,15 @@ def book(slug: str):
     form.set_sectors(service.active_sectors())
     if not form.validate_on_submit():
         return _event_page(slug, form), 422
-    details = service.DelegateDetails(
-        name=form.name.data,
-        email=form.email.data,
-        organisation=form.organisation.data,
-        job_title=form.job_title.data,
-        sector_id=form.sector.data,
-        dietary_needs=form.dietary_needs.data or "",
-        access_needs=form.access_needs.data or "",
-    )
     try:
-        placed = service.book(event_id, details)
+        placed = service.book(event_id, form.details())
     except service.BookingRefused as refusal:
         form.form_errors.append(str(refusal))
         return _event_page(slug, form), 409
     except service.AlreadyBooked:
         event = event_service.public_event(slug)
         return render_template(
-            "booking/already_booked.html", event=event, form=LostLinkForm(email=details.email)
+            "booking/already_booked.html", event=event, form=LostLinkForm(email=form.email.data)
         ), 409
     return redirect(url_for("booking.manage", token=placed.token, new=1), code=303)
 

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
 
 from bookings.events.forms import SLUG_PATTERN, blank, choices
+from bookings.networks.manage_service import NETWORK_FIELDS
 from bookings.networks.models import MeetingStatus
 
 STATUS_CHOICES = [
@@ -65,21 +66,7 @@ class NetworkForm(FlaskForm):
     default_location = _text("Usual meeting place", 300)
 
     def values(self) -> dict[str, str]:
-        return {
-            name: (getattr(self, name).data or "")
-            for name in (
-                "name",
-                "slug",
-                "chair",
-                "chair_organisation",
-                "contact_name",
-                "contact_email",
-                "remit",
-                "membership",
-                "papers_url",
-                "default_location",
-            )
-        }
+        return {name: (getattr(self, name).data or "") for name in NETWORK_FIELDS}
 
 
 class MeetingForm(FlaskForm):
