@@ -1,8 +1,10 @@
 """The purge of delegates' personal data once their events are over (invariant 5).
 
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
-loses everything that says who the delegate was. Their e-mails go from the outbox too, since a
-message holds a name and an address. Only counts are logged.
+loses everything that says who the delegate was, its reference too: the delegate still holds it
+in their e-mails, so it would tie them to the row. Their e-mails go from the outbox, since a
+message holds a name and an address. Each run goes to the audit log with the purge itself, and
+to the log with counts only.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select, update
+from sqlalchemy.sql import Select
 
+from bookings.accounts import audit
+from bookings.accounts.models import OrganiserUser
 from bookings.booking.models import Booking
 from bookings.db import db, london_day_bounds, utcnow
 from bookings.events.models import Event
@@ -21,6 +26,9 @@ from bookings.mail.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 PURGED_NAME = "Purged delegate"
+# Live references are "ABCD-2345"; "P" and the row's id (at most 8 digits in the column's 9
+# characters) is unique and can never be mistaken for one, nor tell anyone who booked.
+PURGED_REFERENCE_PREFIX = "P"
 
 
 @dataclass(frozen=True)
@@ -36,10 +44,13 @@ def _cutoff(before: date) -> datetime:
     return london_day_bounds(before)[0]
 
 
+def _ended(before: date) -> Select:
+    return select(Event.id).where(Event.ends_at < _cutoff(before))
+
+
 def _targets(before: date) -> ColumnElement[bool]:
     """Bookings not yet purged, of events that ended before the day."""
-    ended = select(Event.id).where(Event.ends_at < _cutoff(before))
-    return and_(Booking.event_id.in_(ended), Booking.purged_at.is_(None))
+    return and_(Booking.event_id.in_(_ended(before)), Booking.purged_at.is_(None))
 
 
 def preview(before: date) -> PurgeResult:
@@ -52,15 +63,22 @@ def preview(before: date) -> PurgeResult:
 
 
 def _message_condition(condition: ColumnElement[bool], before: date) -> ColumnElement[bool]:
-    purged_ids = select(Booking.id).where(condition)
+    """Messages about the purged bookings only.
+
+    A link reminder names no single booking but lists every live booking at its address, so it
+    goes only when that address keeps no booking this purge leaves alone.
+    """
     purged_keys = select(Booking.email_key).where(condition)
-    # Link reminders name no single booking; they go when sent to a purged delegate before then.
+    kept_keys = select(Booking.email_key).where(
+        Booking.purged_at.is_(None), Booking.event_id.not_in(_ended(before))
+    )
+    recipient = func.lower(OutboxMessage.recipient)
     return or_(
-        OutboxMessage.booking_id.in_(purged_ids),
+        OutboxMessage.booking_id.in_(select(Booking.id).where(condition)),
         and_(
             OutboxMessage.booking_id.is_(None),
-            OutboxMessage.created_at < _cutoff(before),
-            func.lower(OutboxMessage.recipient).in_(purged_keys),
+            recipient.in_(purged_keys),
+            recipient.not_in(kept_keys),
         ),
     )
 
@@ -71,8 +89,15 @@ def _messages_count(condition: ColumnElement[bool], before: date) -> int:
     )
 
 
-def purge(before: date, now: datetime | None = None) -> PurgeResult:
-    """Replace personal data on bookings of events that ended before ``before``; one commit."""
+def purge(
+    before: date,
+    now: datetime | None = None,
+    user: OrganiserUser | None = None,
+    ran_from: str = "",
+) -> PurgeResult:
+    """Replace personal data on bookings of events that ended before ``before``; one commit,
+    which also holds the audit entry saying who purged what (``user``, by default the organiser
+    signed in; ``ran_from`` names anything else, such as the command line)."""
     now = now or utcnow()
     condition = _targets(before)
     events = db.session.scalar(select(func.count(func.distinct(Booking.event_id))).where(condition))
@@ -81,11 +106,13 @@ def purge(before: date, now: datetime | None = None) -> PurgeResult:
         .where(_message_condition(condition, before))
         .execution_options(synchronize_session=False)
     ).rowcount
-    marker = literal("purged-") + cast(Booking.id, String)
+    row_id = cast(Booking.id, String)
+    marker = literal("purged-") + row_id
     bookings = db.session.execute(
         update(Booking)
         .where(condition)
         .values(
+            reference=literal(PURGED_REFERENCE_PREFIX) + row_id,
             name=PURGED_NAME,
             email="",
             email_key=marker,
@@ -101,11 +128,26 @@ def purge(before: date, now: datetime | None = None) -> PurgeResult:
         )
         .execution_options(synchronize_session=False)
     ).rowcount
+    summary = (
+        f"Purged personal data from {bookings} bookings at {events} events that ended before "
+        f"{before:%d %B %Y}; deleted {messages} outbox messages"
+    )
+    entry = audit.record(
+        "privacy.purge",
+        "privacy",
+        None,
+        f"{summary} ({ran_from})" if ran_from else summary,
+        {"before": ["", before.isoformat()]},
+        user=user,
+    )
+    who = entry.user_email or ran_from or "unknown"
     db.session.commit()
     db.session.expire_all()
     log.info(
-        "privacy purge before %s: %d bookings at %d events purged, %d outbox messages deleted",
+        "privacy purge before %s by %s: %d bookings at %d events purged, "
+        "%d outbox messages deleted",
         before.isoformat(),
+        who,
         bookings,
         events,
         messages,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from bookings.db import db, london_datetime, utcnow
+from bookings.db import db, london_date, london_datetime, utcnow
 from bookings.models import (
     Booking,
     BookingStatus,
@@ -22,7 +22,7 @@ from bookings.models import (
     Role,
 )
 from bookings.stats import service
-from bookings.stats.service import Filters, shares
+from bookings.stats.service import Filters, apportion, shares
 
 _numbers = itertools.count(1)
 
@@ -81,6 +81,12 @@ def count_queries():
 
 
 # ----------------------------------------------------------------------------- percentages
+
+
+def test_apportion_shares_out_exactly_the_seats():
+    assert apportion([333, 333, 333, 1], 10) == [4, 3, 3, 0]
+    assert apportion([1, 2], 0) == [0, 0]
+    assert sum(apportion([7, 11, 13, 2], 97)) == 97
 
 
 def test_shares_add_up_to_100_by_largest_remainder():
@@ -210,6 +216,16 @@ def test_stats_page_lists_events_and_filters(client, login, make, sectors):
     assert bad.status_code == 400 and "on or after the start date" in bad.text
 
 
+def test_templates_keep_jinjas_own_count_filter(app):
+    from flask import render_template_string
+
+    with app.test_request_context():
+        rendered = render_template_string(
+            "{{ 'abc' | count }} {{ none | figure }} {{ 7 | figure }}"
+        )
+    assert rendered == "3 — 7"
+
+
 def test_stats_pages_need_an_organiser(client, make):
     event = make.event()
     for url in ("/manage/stats/", f"/manage/stats/events/{event.id}", "/manage/stats/events.csv"):
@@ -259,7 +275,7 @@ def test_recorded_figures_are_shown_apart_and_never_added(client, login, make, s
 
     page = client.get("/manage/stats/").text
     assert "Recorded" in page and "Manager&#39;s progress report, 19 July 2006" in page
-    assert "Not given" in page
+    assert "Not given" in page and "worked out" not in page
 
 
 def test_recorded_percentages_with_a_total_give_numbers(app, make, sectors):
@@ -273,6 +289,32 @@ def test_recorded_percentages_with_a_total_give_numbers(app, make, sectors):
     )
     row = service.event_breakdown(event.id).recorded
     assert row.counts[:2] == (100, 100) and row.total == 200 and row.not_given is None
+
+
+def test_numbers_worked_out_from_percentages_add_up_and_say_so(client, login, make, sectors):
+    login()
+    event = make.event(title="Workshop", starts_at=past(date(2007, 6, 1)))
+    thirds = {sectors[name].id: 33.3 for name in ("Health", "Police", "Social care")}
+    service.save_recorded_figures(
+        event.id, service.FigureBasis.percentages, thirds, 10, "Sign-in sheet"
+    )
+
+    row = service.event_breakdown(event.id).recorded
+    # Rounded one by one, 3.33 x 3 would make 9 people out of 10.
+    assert row.counts[:4] == (4, 3, 3, None)
+    assert sum(row.counts[:3]) + row.not_given_count == row.total == 10
+
+    page = client.get(f"/manage/stats/events/{event.id}").text
+    assert "Number (worked out, not recorded)" in page
+    assert "worked out from them and shared out by largest remainder" in page
+    overview = client.get("/manage/stats/").text
+    assert "Numbers worked out from the percentages and the total, not recorded" in overview
+    lines = client.get(f"/manage/stats/events/{event.id}.csv").text.splitlines()
+    assert 'Sector,"Number (worked out, not recorded)",%' in lines
+    data = client.get("/manage/stats/events.json").json
+    recorded = next(r for r in data["rows"] if r["figures"] == "recorded")
+    assert recorded["counts_worked_out"] is True
+    assert "numbers worked out" in recorded["basis"]
 
 
 def test_recorded_counts_and_form_errors(client, login, make, sectors):
@@ -434,10 +476,11 @@ def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, s
         ]
     )
     db.session.commit()
+    references = set(db.session.scalars(select(Booking.reference)))
     before = _snapshot(client, [old.id, upcoming.id])
 
     with caplog.at_level("INFO", logger="bookings.privacy"):
-        result = privacy.purge(utcnow().date())
+        result = privacy.purge(london_date(utcnow()))
 
     assert (result.bookings, result.events, result.messages) == (7, 1, 1)
     assert "7 bookings at 1 events purged, 1 outbox messages deleted" in caplog.text
@@ -450,13 +493,69 @@ def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, s
         assert "delegate" not in booking.email_key and booking.email == ""
         assert booking.organisation == booking.job_title == ""
         assert booking.dietary_needs == booking.access_needs == ""
+        assert booking.reference == f"P{booking.id}" and booking.reference not in references
     assert {b.status for b in purged} == set(BookingStatus)
     kept = db.session.scalars(select(Booking).where(Booking.event_id == upcoming.id)).all()
     assert all(b.purged_at is None and b.name.startswith("Delegate") for b in kept)
     assert db.session.scalar(select(func.count(OutboxMessage.id))) == 1
 
     # Running it again finds nothing left to purge.
-    assert privacy.purge(utcnow().date()).bookings == 0
+    assert privacy.purge(london_date(utcnow())).bookings == 0
+
+
+def test_purge_keeps_link_reminders_of_delegates_still_booked(app, make, sectors):
+    from bookings import privacy
+
+    old = make.event(starts_at=past(date(2006, 12, 15)))
+    upcoming = make.event()
+    staying, leaving = add_bookings(old, sectors["Health"], 2)
+    later = add_bookings(upcoming, sectors["Health"])[0]
+    address = later.email = later.email_key = staying.email
+    db.session.add_all(
+        [
+            OutboxMessage(
+                kind="links",
+                recipient=address.upper(),
+                subject="Your booking links",
+                body_text="Your links",
+                created_at=past(date(2006, 12, 1)),
+            )
+            for address in (staying.email, leaving.email)
+        ]
+    )
+    db.session.commit()
+
+    assert privacy.preview(date(2007, 1, 1)).messages == 1
+    assert privacy.purge(date(2007, 1, 1)).messages == 1
+
+    left = db.session.scalars(select(OutboxMessage.recipient)).all()
+    assert left == [address.upper()]
+
+
+def test_purge_is_audited_and_logged(client, login, make, sectors, caplog):
+    from bookings.accounts.audit import AuditEntry
+
+    event = make.event(starts_at=past(date(2006, 12, 15)))
+    add_bookings(event, sectors["Health"], 2, attended=True)
+    login(email="admin@example.org", role=Role.admin)
+
+    with caplog.at_level("INFO", logger="bookings.privacy"):
+        client.post("/manage/stats/privacy", data={"before": "2007-01-01", "confirm": "y"})
+
+    assert "privacy purge before 2007-01-01 by admin@example.org: 2 bookings" in caplog.text
+    log_page = client.get("/manage/admin/audit").text
+    assert "Purged personal data from 2 bookings at 1 events that ended before 01 January 2007" in (
+        log_page
+    )
+    assert "admin@example.org" in log_page and "privacy.purge" in log_page
+
+    cli = client.application.test_cli_runner()
+    result = cli.invoke(args=["privacy", "purge", "--before", "2007-01-01"])
+    assert result.exit_code == 0, result.output
+    entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry.action == "privacy.purge" and entry.user_email == ""
+    assert "Purged personal data from 0 bookings" in entry.summary
+    assert "(command line, as " in entry.summary
 
 
 def test_purge_command(app, make, sectors):
@@ -521,12 +620,13 @@ def test_demo_statistics(app, make):
 
     assert summary["recorded figure sets"] == 1 and summary["past events with demo delegates"] == 1
     bookings = db.session.scalars(select(Booking).where(Booking.event_id == past_event.id)).all()
-    assert 50 <= len(bookings) <= 100
+    confirmed = [b for b in bookings if b.status == BookingStatus.confirmed]
+    assert 50 <= len(confirmed) <= 100
     assert all(
         b.email.endswith("@example.org") and b.name.startswith("Demo delegate") for b in bookings
     )
     attended = sum(1 for b in bookings if b.attended_at is not None)
-    assert 0.6 < attended / len(bookings) < 0.98
+    assert 0.6 < attended / len(confirmed) < 0.98
     assert not db.session.scalars(select(Booking).where(Booking.event_id == upcoming.id)).all()
 
     conference = service.conference_table()
@@ -536,3 +636,33 @@ def test_demo_statistics(app, make):
 
     again = load_demo_statistics()
     assert again["demo delegates"] == 0 and again["recorded figure sets"] == 0
+
+
+def test_demo_waiting_lists_only_where_the_event_was_full(app, make):
+    from bookings.stats.demo import load_demo_statistics
+
+    events = [
+        make.event(starts_at=past(date(2008, 1, 10) + timedelta(weeks=i)), capacity=20)
+        for i in range(12)
+    ]
+
+    load_demo_statistics()
+
+    waiting = 0
+    for event in events:
+        b = service.event_breakdown(event.id)
+        bookings = db.session.scalars(select(Booking).where(Booking.event_id == event.id)).all()
+        confirmed = [x for x in bookings if x.status == BookingStatus.confirmed]
+        waitlisted = [x for x in bookings if x.status == BookingStatus.waitlisted]
+        assert b.totals.confirmed == len(confirmed) <= event.capacity
+        assert b.totals.waitlisted == len(waitlisted)
+        if waitlisted:
+            waiting += 1
+            assert len(confirmed) == event.capacity and len(waitlisted) <= 6
+            # They joined once the event was full, after every booking and cancellation.
+            last_change = max(
+                x.cancelled_at or x.confirmed_at for x in bookings if x not in waitlisted
+            )
+            assert all(x.queued_at > last_change for x in waitlisted)
+            assert all(x.confirmed_at is None and x.attended_at is None for x in waitlisted)
+    assert 0 < waiting < len(events)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import date, datetime
 
 import click
+
+
+def _os_user() -> str:
+    """Who ran the command, for the audit log: no organiser is signed in on the command line."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "an unknown user"
 
 
 @click.group("privacy")
@@ -33,7 +42,7 @@ def purge_command(before: datetime, dry_run: bool) -> None:
             f"before {day:%d %B %Y}, and delete {result.messages} outbox messages."
         )
         return
-    result = privacy.purge(day)
+    result = privacy.purge(day, ran_from=f"command line, as {_os_user()}")
     click.echo(
         f"Purged {result.bookings} bookings at {result.events} events that ended before "
         f"{day:%d %B %Y}; deleted {result.messages} outbox messages."

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -44,6 +44,9 @@ OTHER_WEIGHT = 8
 CONFERENCE_2005_SLUG = "safeguarding-londons-children-2005"
 ATTENDANCE = 0.85
 CANCELLED = 0.06
+# The share of past events that filled up, and how many then joined the waiting list.
+FULL = 0.35
+WAITING = (2, 6)
 
 
 def _sectors() -> list[Sector]:
@@ -62,9 +65,11 @@ def _sectors() -> list[Sector]:
     return sectors
 
 
-def _weight(sector: Sector) -> int:
-    name = sector.name.casefold()
-    return next((w for key, w in WEIGHTS.items() if key in name), OTHER_WEIGHT)
+def sector_weight(name: str) -> int:
+    """A sector's share of made-up delegates, found by name so that renamed or added sectors
+    still get one."""
+    folded = name.casefold()
+    return next((w for key, w in WEIGHTS.items() if key in folded), OTHER_WEIGHT)
 
 
 def _sector_for(reported: str, sectors: list[Sector]) -> Sector:
@@ -127,18 +132,27 @@ def _record_2005(sectors: list[Sector]) -> int:
 
 
 def _demo_rows(event: Event, sectors: list[Sector], weights: list[int], start: int) -> list[dict]:
+    """Made-up delegates for one past event: most events fill three-quarters or more of their
+    places; about one in three (with a fixed number of places) filled up, and a few delegates
+    joined its waiting list and never got a place.
+
+    Cancellations come before the others book, so no freed place is ever owed to the waiting
+    list and confirmed bookings never exceed the places.
+    """
     rng = random.Random(event.id)
     places = event.capacity if event.capacity > 0 else 60
-    size = max(5, round(places * rng.uniform(0.75, 0.95)))
+    full = event.capacity > 0 and rng.random() < FULL
+    size = places if full else max(5, round(places * rng.uniform(0.75, 0.95)))
     now = utcnow()
     booked_at = event.starts_at - timedelta(days=30)
-    rows = []
-    for offset in range(size):
-        n = start + offset
+    rows: list[dict] = []
+    confirmed = 0
+
+    def add(status: BookingStatus, queued_at: datetime) -> None:
+        n = start + len(rows)
         sector = rng.choices(sectors, weights)[0]
-        cancelled = rng.random() < CANCELLED
-        attended = not cancelled and rng.random() < ATTENDANCE
         salt = f"demo-{n}-{rng.random()}"
+        attended = status == BookingStatus.confirmed and rng.random() < ATTENDANCE
         rows.append(
             {
                 "event_id": event.id,
@@ -146,21 +160,33 @@ def _demo_rows(event: Event, sectors: list[Sector], weights: list[int], start: i
                 "token_salt": "",
                 # No link is ever sent to a demo delegate; the hash only has to be unique.
                 "token_hash": hashlib.sha256(salt.encode()).hexdigest(),
-                "status": BookingStatus.cancelled if cancelled else BookingStatus.confirmed,
+                "status": status,
                 "sector_id": sector.id,
                 "name": f"Demo delegate {n}",
                 "email": f"demo-{n}@example.org",
                 "email_key": f"demo-{n}@example.org",
                 "organisation": f"Demo organisation ({sector.name})",
                 "job_title": "Made-up demo delegate",
-                "queued_at": booked_at,
-                "confirmed_at": booked_at,
-                "cancelled_at": booked_at + timedelta(days=7) if cancelled else None,
+                "queued_at": queued_at,
+                "confirmed_at": queued_at if status != BookingStatus.waitlisted else None,
+                "cancelled_at": (
+                    queued_at + timedelta(days=7) if status == BookingStatus.cancelled else None
+                ),
                 "attended_at": event.starts_at if attended else None,
                 "created_at": now,
                 "updated_at": now,
             }
         )
+
+    while confirmed < size:
+        if rng.random() < CANCELLED:
+            add(BookingStatus.cancelled, booked_at - timedelta(days=14))
+        else:
+            add(BookingStatus.confirmed, booked_at)
+            confirmed += 1
+    if full:
+        for day in range(rng.randint(*WAITING)):
+            add(BookingStatus.waitlisted, booked_at + timedelta(days=day + 1))
     return rows
 
 
@@ -169,7 +195,7 @@ def load_demo_statistics() -> dict[str, int]:
     now = utcnow()
     sectors = _sectors()
     recorded = _record_2005(sectors)
-    weights = [_weight(sector) for sector in sectors]
+    weights = [sector_weight(sector.name) for sector in sectors]
     with_figures = select(RecordedFigures.event_id)
     with_bookings = select(Booking.event_id).distinct()
     events = list(

@@ -40,6 +40,8 @@ def _row_json(table: Table, row: Row) -> dict[str, Any]:
             for sector, count, percent in zip(table.sectors, row.counts, row.percents, strict=True)
         },
         "not_given_percent": row.not_given,
+        "not_given_count": row.not_given_count,
+        "counts_worked_out": row.counts_worked_out,
     }
 
 
@@ -59,7 +61,7 @@ def table_csv(table: Table) -> str:
     header = ["Row", "Date", "Figures", "Source"]
     for sector in table.sectors:
         header += [f"{sector.name} (number)", f"{sector.name} (%)"]
-    header += ["Not given (%)", "Total"]
+    header += ["Not given (number)", "Not given (%)", "Total"]
     lines = [header]
     for row in [*table.rows, *([table.totals] if table.totals else [])]:
         line = [
@@ -70,7 +72,7 @@ def table_csv(table: Table) -> str:
         ]
         for count, percent in zip(row.counts, row.percents, strict=True):
             line += [count, percent]
-        line += [row.not_given, row.total]
+        line += [row.not_given_count, row.not_given, row.total]
         lines.append(line)
     return _csv(lines)
 
@@ -121,6 +123,8 @@ def _recorded_json(breakdown: EventBreakdown) -> dict[str, Any] | None:
             )
         },
         "not_given_percent": row.not_given,
+        "not_given_count": row.not_given_count,
+        "counts_worked_out": row.counts_worked_out,
     }
 
 
@@ -142,9 +146,10 @@ def breakdown_csv(breakdown: EventBreakdown) -> str:
         row = breakdown.recorded
         lines.append([])
         lines.append(["Recorded figures (not counted by the system)", row.basis, row.source])
-        lines.append(["Sector", "Number", "%"])
+        number = "Number (worked out, not recorded)" if row.counts_worked_out else "Number"
+        lines.append(["Sector", number, "%"])
         for sector, count, percent in zip(breakdown.sectors, row.counts, row.percents, strict=True):
             lines.append([sector.name, count, percent])
-        lines.append(["Not given", "", row.not_given])
+        lines.append(["Not given", row.not_given_count, row.not_given])
         lines.append(["Total", row.total, ""])
     return _csv(lines)

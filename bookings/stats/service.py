@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import date, datetime
-from math import floor
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
@@ -31,6 +30,7 @@ MEASURES: dict[str, str] = {
     "waitlisted": "On the waiting list",
 }
 RECORDED_BASIS = {FigureBasis.counts: "numbers", FigureBasis.percentages: "percentages"}
+WORKED_OUT = "numbers worked out from the percentages and the total, not recorded"
 ROUNDING_NOTE = (
     "Percentages are whole numbers, rounded so that the sector shares of each event, year or "
     "column add up to exactly 100% (largest remainder: the shares that lost most in rounding "
@@ -64,6 +64,23 @@ class Counts:
         return getattr(self, measure)
 
 
+def apportion(weights: Sequence[int], seats: int) -> list[int]:
+    """``seats`` whole units shared in proportion to ``weights`` by largest remainder, so that
+    they add up to exactly ``seats``; ties go to the larger weight, then the earlier one.
+
+    Integer arithmetic throughout, so equal remainders really are equal.
+    """
+    whole = sum(weights)
+    if whole <= 0 or seats <= 0:
+        return [0 for _ in weights]
+    result = [weight * seats // whole for weight in weights]
+    remainders = [weight * seats % whole for weight in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], i))
+    for i in order[: seats - sum(result)]:
+        result[i] += 1
+    return result
+
+
 def shares(values: Sequence[int], total: int | None = None) -> list[int]:
     """Whole percentages of ``total`` (default: their sum) that add up to 100, largest remainder.
 
@@ -74,13 +91,7 @@ def shares(values: Sequence[int], total: int | None = None) -> list[int]:
     if whole <= 0:
         return [0 for _ in values]
     rest = whole - sum(values)
-    parts = [*values, rest] if rest > 0 else list(values)
-    quotas = [value * 100 / whole for value in parts]
-    result = [floor(q) for q in quotas]
-    order = sorted(range(len(parts)), key=lambda i: (-(quotas[i] - result[i]), -parts[i], i))
-    for i in order[: 100 - sum(result)]:
-        result[i] += 1
-    return result[: len(values)]
+    return apportion([*values, rest] if rest > 0 else list(values), 100)[: len(values)]
 
 
 # ----------------------------------------------------------------------------- filters
@@ -237,6 +248,9 @@ class Row:
     event_id: int | None = None
     starts_at: datetime | None = None
     not_given: float | None = None
+    not_given_count: int | None = None
+    # Numbers worked out from recorded percentages and a total, not recorded themselves.
+    counts_worked_out: bool = False
 
     @property
     def not_represented(self) -> int:
@@ -274,9 +288,14 @@ def counted_row(
 
 
 def recorded_row(label: str, sectors: Sequence[Sector], figures: RecordedFigures, **extra) -> Row:
-    """Recorded figures as a row; what the record leaves out is shown as "not given"."""
+    """Recorded figures as a row; what the record leaves out is shown as "not given".
+
+    Percentages with a total give numbers too, worked out by largest remainder and marked so,
+    since they were never recorded.
+    """
     given = {line.sector_id: line.value for line in figures.lines}
     values = [given.get(sector.id) for sector in sectors]
+    worked_out = figures.basis == FigureBasis.percentages and figures.total is not None
     if figures.basis == FigureBasis.counts:
         known = [v or 0 for v in values]
         total = figures.total if figures.total is not None else sum(known)
@@ -290,10 +309,9 @@ def recorded_row(label: str, sectors: Sequence[Sector], figures: RecordedFigures
         source_percents = [v / 10 if v is not None else None for v in values]
         rest = round(100 - sum(p or 0 for p in source_percents), 1)
         total = figures.total
-        counts = [
-            round(p * total / 100) if p is not None and total is not None else None
-            for p in source_percents
-        ]
+        counts = _counts_from_tenths(values, total) if worked_out else [None] * len(values)
+    missing = total - sum(c or 0 for c in counts) if total is not None else None
+    basis = f"Recorded attendance, as {RECORDED_BASIS[figures.basis]}"
     return Row(
         label=label,
         counts=tuple(counts),
@@ -301,10 +319,24 @@ def recorded_row(label: str, sectors: Sequence[Sector], figures: RecordedFigures
         total=total,
         recorded=True,
         source=figures.source,
-        basis=f"Recorded attendance, as {RECORDED_BASIS[figures.basis]}",
+        basis=f"{basis}; {WORKED_OUT}" if worked_out else basis,
         not_given=rest if rest else None,
+        not_given_count=missing if missing or rest else None,
+        counts_worked_out=worked_out,
         **extra,
     )
+
+
+def _counts_from_tenths(tenths: Sequence[int | None], total: int) -> list[int | None]:
+    """People per sector from percentages held in tenths, apportioned so that with the share
+    not given they add up to the total: rounded one by one they could lose or invent people."""
+    given = [value or 0 for value in tenths]
+    rest = 1000 - sum(given)
+    counts = apportion([*given, rest] if rest > 0 else given, total)
+    return [
+        count if value is not None else None
+        for count, value in zip(counts[: len(tenths)], tenths, strict=True)
+    ]
 
 
 def _year_label(starts_at: datetime, title: str) -> str:

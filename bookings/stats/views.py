@@ -29,8 +29,9 @@ def percent(value: float | None) -> str:
     return f"{value:.0f}%" if value == int(value) else f"{value:.1f}%"
 
 
-@bp.app_template_filter("count")
-def count(value: int | None) -> str:
+@bp.app_template_filter("figure")
+def figure(value: int | None) -> str:
+    """A dash when there is no figure. Not named ``count``: that would replace Jinja's own."""
     return "—" if value is None else str(value)
 
 
