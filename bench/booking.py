@@ -107,12 +107,14 @@ class _Server:
             env=env,
         )
         self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(150):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(self.base + "/", timeout=2).close()
+                urllib.request.urlopen(self.base + "/", timeout=10).close()
                 return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
+            except OSError:  # refused while starting, or slow to answer on a busy machine
+                time.sleep(0.2)
+        self.stop()
         raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:

@@ -271,6 +271,23 @@ def test_manage_link_updates_needs_and_cancels_with_confirmation(client, make, s
     assert waiting.booking.status == BookingStatus.confirmed
 
 
+def test_needs_cannot_change_on_a_cancelled_booking_or_after_the_event(client, make, sector):
+    event = make.event()
+    placed = service.book(event.id, details(sector, dietary_needs="None"))
+    service.cancel(placed.booking.id)
+    page = client.post(
+        f"/bookings/{placed.token}/needs", data={"dietary_needs": "Vegan"}, follow_redirects=True
+    )
+    assert "This booking is cancelled" in page.text
+    db.session.expire_all()
+    assert db.session.get(Booking, placed.booking.id).dietary_needs == "None"
+
+    other = service.book(make.event(slug="later").id, details(sector, 2))
+    after = other.booking.event.ends_at + timedelta(minutes=1)
+    with pytest.raises(service.BookingRefused, match="has taken place"):
+        service.update_needs(other.booking, "Vegan", "", now=after)
+
+
 def test_unknown_or_guessed_manage_tokens_get_404(client, make, sector):
     event = make.event()
     placed = service.book(event.id, details(sector))
@@ -288,10 +305,11 @@ def test_lost_link_page_says_the_same_for_known_and_unknown_addresses(client, ma
     assert known.text.replace("known@", "X@") == unknown.text.replace("stranger@", "X@")
     links = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "links")).all()
     assert [m.recipient for m in links] == ["known@example.org"]
-    # The old link stops working; the new one in the e-mail works.
-    assert client.get(f"/bookings/{placed.token}").status_code == 404
-    new_link = re.search(r"/bookings/([A-Za-z0-9_-]{20,})", links[0].body_text).group(1)
-    assert client.get(f"/bookings/{new_link}").status_code == 200
+    # The e-mail carries the link the delegate already had, which goes on working: a
+    # stranger asking for it cannot stop it.
+    sent = re.search(r"/bookings/([A-Za-z0-9_-]{20,})", links[0].body_text).group(1)
+    assert sent == placed.token
+    assert client.get(f"/bookings/{placed.token}").status_code == 200
 
 
 def test_a_forged_host_cannot_have_a_manage_link_mailed_pointing_elsewhere(client, make, sector):

@@ -20,6 +20,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from bookings.booking.models import Booking, BookingStatus, Sector
 from bookings.db import db, utcnow
@@ -280,12 +281,12 @@ def book(event_id: int, details: DelegateDetails, now: datetime | None = None) -
     )
     token = _new_token(booking)
     db.session.add(booking)
-    db.session.flush()
-    if booking.status == BookingStatus.confirmed:
-        notify.confirmed(booking, token)
-    else:
-        notify.waitlisted(booking, token, waiting_position(booking))
     try:
+        db.session.flush()
+        if booking.status == BookingStatus.confirmed:
+            notify.confirmed(booking, token)
+        else:
+            notify.waitlisted(booking, token, waiting_position(booking))
         db.session.commit()
     except IntegrityError:
         # The partial unique index caught a duplicate that slipped past the check.
@@ -338,7 +339,14 @@ def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -
     return promoted
 
 
-def update_needs(booking: Booking, dietary_needs: str, access_needs: str) -> None:
+def update_needs(
+    booking: Booking, dietary_needs: str, access_needs: str, now: datetime | None = None
+) -> None:
+    """Needs matter only for a place still to be used: not a cancelled one, nor after the day."""
+    if booking.status == BookingStatus.cancelled:
+        raise BookingRefused("This booking is cancelled, so there are no needs to change.")
+    if booking.event.ends_at <= (now or utcnow()):
+        raise BookingRefused("This event has taken place, so its needs can no longer change.")
     booking.dietary_needs = dietary_needs.strip()
     booking.access_needs = access_needs.strip()
     db.session.commit()
@@ -360,7 +368,10 @@ def waiting_position(booking: Booking) -> int | None:
 
 
 def resend_links(address: str, now: datetime | None = None) -> int:
-    """E-mail fresh manage links for the address's active bookings of events not yet over.
+    """E-mail the manage links of the address's active bookings of events not yet over.
+
+    The links are the ones already sent: a request for them, which anyone may make, must not
+    stop a link the delegate holds (or one in a message still queued) from working.
 
     The caller shows the same message whatever this returns, so the page never tells a
     stranger whether an address has booked.
@@ -370,6 +381,7 @@ def resend_links(address: str, now: datetime | None = None) -> int:
         db.session.scalars(
             select(Booking)
             .join(Booking.event)
+            .options(contains_eager(Booking.event).joinedload(Event.venue))
             .where(
                 Booking.email_key == email_key(address),
                 Booking.status != BookingStatus.cancelled,
@@ -379,7 +391,7 @@ def resend_links(address: str, now: datetime | None = None) -> int:
         )
     )
     if bookings:
-        notify.links(bookings[0].email, [(b, _new_token(b)) for b in bookings])
+        notify.links(bookings[0].email, [(b, manage_token(b)) for b in bookings])
         db.session.commit()
     return len(bookings)
 

@@ -69,8 +69,12 @@ def update_needs(token: str):
             needs_form=form,
             just_booked=False,
         ), 422
-    service.update_needs(booking, form.dietary_needs.data or "", form.access_needs.data or "")
-    flash("Your needs have been saved. Thank you for telling us.")
+    try:
+        service.update_needs(booking, form.dietary_needs.data or "", form.access_needs.data or "")
+    except service.BookingRefused as refusal:
+        flash(str(refusal))
+    else:
+        flash("Your needs have been saved. Thank you for telling us.")
     return redirect(url_for("booking.manage", token=token), code=303)
 
 

@@ -365,9 +365,9 @@ def send_due(limit: int = 50, now: datetime | None = None) -> SendReport:
     attempt (and backed off) without trying the server again for each one.
     """
     app = current_app._get_current_object()
+    fixed_now = now
     now = now or utcnow()
     report = SendReport()
-    until = now + _claim_length(app)
     outlet = _SMTPOutlet(app) if app.config.get("MAIL_SERVER") else _FileOutlet(app)
     broken: str | None = None
 
@@ -383,7 +383,10 @@ def send_due(limit: int = 50, now: datetime | None = None) -> SendReport:
         session.rollback()  # end the read; every claim is its own short transaction
         try:
             for message_id in candidates:
-                claimed = _claim(session, message_id, now, until)
+                # The clock is read for each message: a slow server can make a batch outlast a
+                # claim, and a claim made with a stale clock could expire as it is made.
+                now = fixed_now or utcnow()
+                claimed = _claim(session, message_id, now, now + _claim_length(app))
                 if claimed is None:
                     report.skipped += 1
                     continue
