@@ -1,6 +1,6 @@
 """Build time of /feeds/all.ics for 1,000 and 10,000 events (5 programme slots each), and the 304.
 
-    .venv/bin/python -m bench.feeds [--events 1000 10000] [--repeat 7] [--index] [--postgres]
+    .venv/bin/python -m bench.feeds [--events 1000 10000] [--repeat 7] [--postgres]
 
 For each size it fills a temporary SQLite database (and, with --postgres, a private PostgreSQL
 database on BENCH_DATABASE_URL) in bulk (events over the coming years at 20
@@ -180,9 +180,7 @@ def _once_ms(run: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def bench(
-    database_url: str, n_events: int, repeat: int, index: bool = False
-) -> list[tuple[str, float, str]]:
+def bench(database_url: str, n_events: int, repeat: int) -> list[tuple[str, float, str]]:
     from bookings import create_app
     from bookings.db import db, utcnow
     from bookings.events.models import Event
@@ -203,9 +201,6 @@ def bench(
             db.drop_all()
             db.create_all()
             _fill(n_events)
-            if index:  # the index proposed in docs/performance.md, not (yet) in the schema
-                db.session.execute(text("CREATE INDEX ix_events_updated_at ON events (updated_at)"))
-                db.session.commit()
             client = app.test_client()
             url = "/feeds/all.ics"
 
@@ -288,11 +283,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument(
-        "--index",
-        action="store_true",
-        help="add an index on events.updated_at to the benchmark's database first",
-    )
-    parser.add_argument(
         "--postgres",
         action="store_true",
         help="also on PostgreSQL (BENCH_DATABASE_URL, default the local test server)",
@@ -302,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def run(label: str, url: str) -> None:
         for n_events in args.events:
-            for what, ms, notes in bench(url, n_events, args.repeat, args.index):
+            for what, ms, notes in bench(url, n_events, args.repeat):
                 print(f"{label:<10} {n_events:>7}  {what:<40} {ms:>9.1f}  {notes}")
 
     run("SQLite", "sqlite:///{tmp}/bench.sqlite3")
