@@ -98,15 +98,20 @@ class _PageForms(HTMLParser):
             self.forms[-1][self._textarea] += data
 
 
-def _edit_form(client, event_id: int, **changes) -> dict[str, str]:
-    """Exactly the fields the edit page renders, with their shown values, then ``changes``."""
-    page = client.get(f"/manage/events/{event_id}/edit")
+def edit_page_form(client, url: str, **changes) -> dict[str, str]:
+    """Exactly the fields an edit page's form renders, with their shown values (the hidden
+    version too), then ``changes``."""
+    page = client.get(url)
     assert page.status_code == 200
     parser = _PageForms()
     parser.feed(page.text)
     (form,) = [f for f in parser.forms if "version" in f]
     form.update(changes)
     return form
+
+
+def _edit_form(client, event_id: int, **changes) -> dict[str, str]:
+    return edit_page_form(client, f"/manage/events/{event_id}/edit", **changes)
 
 
 def _outbox(kind: str) -> list[OutboxMessage]:
@@ -485,7 +490,11 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
     after = db.session.scalar(select(ProgrammeSlot).where(ProgrammeSlot.title == "Straight after"))
     moved_into_clash = client.post(
         f"{url}/{after.id}",
-        data=_slot_form(event, title="Straight after", room="room 1", start_time="11:00"),
+        data=edit_page_form(
+            client,
+            f"{url}/{after.id}",
+            **_slot_form(event, title="Straight after", room="room 1", start_time="11:00"),
+        ),
     )
     assert moved_into_clash.status_code == 400
     assert "is already taken from 10:30 to 11:15 by Workshop A." in moved_into_clash.text
@@ -517,12 +526,11 @@ def test_edit_and_delete_slot(client, login, make):
     event = make.event()
     client.post(f"/manage/events/{event.id}/programme", data=_slot_form(event))
     slot = db.session.scalar(select(ProgrammeSlot))
-    page = client.get(f"/manage/events/{event.id}/programme/{slot.id}")
-    assert "Sue Jones, NSPCC" in page.text
-    client.post(
-        f"/manage/events/{event.id}/programme/{slot.id}",
-        data=_slot_form(event, title="Renamed", speakers="Sue Jones"),
-    )
+    url = f"/manage/events/{event.id}/programme/{slot.id}"
+    form = edit_page_form(client, url)
+    assert form["speakers"] == "Sue Jones, NSPCC\nDr Ravi Patel, Barts Health, Safeguarding team"
+    form.update(title="Renamed", speakers="Sue Jones")
+    assert client.post(url, data=form).status_code == 302
     db.session.expire_all()
     slot = db.session.get(ProgrammeSlot, slot.id)
     assert slot.title == "Renamed"
@@ -530,6 +538,73 @@ def test_edit_and_delete_slot(client, login, make):
     client.post(f"/manage/events/{event.id}/programme/{slot.id}/delete")
     db.session.expire_all()
     assert db.session.scalar(select(ProgrammeSlot)) is None
+
+
+def _slot_data(slot: ProgrammeSlot, **changes) -> manage_service.SlotData:
+    data = manage_service.SlotData(
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        kind=slot.kind,
+        title=slot.title,
+        description=slot.description,
+        room=slot.room,
+        capacity=slot.capacity,
+        speakers=[(s.name, s.organisation) for s in slot.speakers],
+    )
+    for name, value in changes.items():
+        setattr(data, name, value)
+    return data
+
+
+def test_stale_session_edit_is_refused(client, login, make):
+    login()
+    event = make.event()
+    client.post(f"/manage/events/{event.id}/programme", data=_slot_form(event))
+    slot = db.session.scalar(select(ProgrammeSlot))
+    url = f"/manage/events/{event.id}/programme/{slot.id}"
+    form = edit_page_form(client, url, title="My title", room="Room 2")
+    # A colleague saves the session first, from the form they opened.
+    manage_service.update_slot(slot, _slot_data(slot, title="Colleague's title"), slot.version)
+
+    response = client.post(url, data=form)
+    assert response.status_code == 400
+    assert "Someone else saved this session while you were editing it" in response.text
+    db.session.expire_all()
+    saved = db.session.get(ProgrammeSlot, slot.id)
+    assert (saved.title, saved.room) == ("Colleague's title", "Room 1")
+    # Opened again, the page starts from the saved version and the edit goes through.
+    assert client.post(url, data=edit_page_form(client, url, title="My title")).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ProgrammeSlot, slot.id).title == "My title"
+
+
+def test_a_session_saved_while_an_edit_is_written_is_a_stale_edit(app, make):
+    event = make.event()
+    slot = manage_service.add_slot(
+        event.id,
+        manage_service.SlotData(
+            starts_at=event.starts_at,
+            ends_at=None,
+            kind=SlotKind.talk,
+            title="Opening",
+            description="",
+            room="",
+            capacity=None,
+            speakers=[],
+        ),
+    )
+    version = slot.version
+    # A colleague's save commits after this edit's check, before its write.
+    with db.engine.begin() as colleague:
+        colleague.execute(
+            update(ProgrammeSlot)
+            .where(ProgrammeSlot.id == slot.id)
+            .values(title="Saved by a colleague", version=version + 1)
+        )
+    with pytest.raises(manage_service.StaleEdit):
+        manage_service.update_slot(slot, _slot_data(slot, title="My edit"), version)
+    db.session.expire_all()
+    assert db.session.get(ProgrammeSlot, slot.id).title == "Saved by a colleague"
 
 
 def test_dashboard_shows_counts_and_days_to_go(client, login, make):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bookings.db import db, london_datetime
 from bookings.models import Meeting, MeetingStatus, Network
+from bookings.networks import manage_service
 from bookings.networks.manage_service import parse_meeting_line, parse_meeting_lines
+from tests.test_manage import edit_page_form
 
 NETWORK_FORM = {
     "name": "LSCB Chairs",
@@ -106,18 +108,10 @@ def test_edit_meeting_bumps_sequence_and_cancel_marks_time(client, login, make):
     network = make.network()
     meeting = make.meeting(network, date(2030, 5, 8), time(10), time(12))
     url = f"/manage/networks/{network.id}/meetings/{meeting.id}"
-    assert "10:00" in client.get(url).text
-    response = client.post(
-        url,
-        data={
-            "day": "2030-05-08",
-            "start_time": "14:00",
-            "end_time": "16:00",
-            "status": "cancelled",
-            "location": "",
-            "note": "",
-        },
-    )
+    form = edit_page_form(client, url)
+    assert form["start_time"] == "10:00"
+    form.update(start_time="14:00", end_time="16:00", status="cancelled")
+    response = client.post(url, data=form)
     assert response.status_code == 302
     db.session.expire_all()
     meeting = db.session.get(Meeting, meeting.id)
@@ -142,7 +136,75 @@ def test_renaming_network_bumps_its_meetings_sequence(client, login, make):
     network = make.network(slug="cdop-chairs", name="CDOP chairs")
     meeting = make.meeting(network, date(2030, 5, 8))
     before = meeting.sequence
-    form = dict(NETWORK_FORM, name="Child death overview panel chairs", slug="cdop-chairs")
-    assert client.post(f"/manage/networks/{network.id}", data=form).status_code == 302
+    url = f"/manage/networks/{network.id}"
+    form = edit_page_form(client, url, name="Child death overview panel chairs")
+    assert client.post(url, data=form).status_code == 302
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).sequence == before + 1
+
+
+def test_stale_meeting_edit_is_refused(client, login, make):
+    login()
+    network = make.network()
+    meeting = make.meeting(network, date(2030, 5, 8), time(10), time(12))
+    url = f"/manage/networks/{network.id}/meetings/{meeting.id}"
+    form = edit_page_form(client, url, start_time="14:00", end_time="16:00")
+    # A colleague saves the meeting first, from the form they opened.
+    colleague = manage_service.MeetingData(
+        day=date(2030, 5, 8), start=time(10), end=time(12), status=MeetingStatus.provisional
+    )
+    manage_service.update_meeting(meeting, colleague, meeting.version)
+
+    response = client.post(url, data=form)
+    assert response.status_code == 400
+    assert "Someone else saved this meeting while you were editing it" in response.text
+    db.session.expire_all()
+    saved = db.session.get(Meeting, meeting.id)
+    assert saved.status == MeetingStatus.provisional
+    assert saved.starts_at == london_datetime(date(2030, 5, 8), time(10))
+
+
+def test_stale_network_edit_is_refused(client, login, make):
+    login()
+    network = make.network(name="CDOP chairs", chair="Tim Beach, Barnet")
+    url = f"/manage/networks/{network.id}"
+    form = edit_page_form(client, url, chair="My choice of chair")
+    # A colleague saves the network first, from the form they opened.
+    values = {name: getattr(network, name) for name in manage_service.NETWORK_FIELDS}
+    manage_service.update_network(
+        network, dict(values, chair="Colleague's choice"), network.version
+    )
+
+    response = client.post(url, data=form)
+    assert response.status_code == 400
+    assert "Someone else saved this network while you were editing it" in response.text
+    db.session.expire_all()
+    assert db.session.get(Network, network.id).chair == "Colleague's choice"
+
+
+def _move_meeting(meeting: Meeting, version: int) -> None:
+    data = manage_service.MeetingData(
+        day=date(2030, 5, 9), start=None, end=None, status=MeetingStatus.confirmed
+    )
+    manage_service.update_meeting(meeting, data, version)
+
+
+def _rename_network(network: Network, version: int) -> None:
+    values = {name: getattr(network, name) for name in manage_service.NETWORK_FIELDS}
+    manage_service.update_network(network, dict(values, name="Renamed"), version)
+
+
+@pytest.mark.parametrize(("model", "edit"), [(Meeting, _move_meeting), (Network, _rename_network)])
+def test_a_save_landing_while_an_edit_is_written_is_refused(app, make, model, edit):
+    network = make.network(name="CDOP chairs")
+    meeting = make.meeting(network, date(2030, 5, 8))
+    record = meeting if model is Meeting else network
+    version = record.version
+    # A colleague's save commits after this edit's check, before its write.
+    with db.engine.begin() as colleague:
+        colleague.execute(update(model).where(model.id == record.id).values(version=version + 1))
+    with pytest.raises(manage_service.StaleEdit):
+        edit(record, version)
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).day == date(2030, 5, 8)
+    assert db.session.get(Network, network.id).name == "CDOP chairs"

@@ -76,7 +76,22 @@ def _local_instant(field: DateTimeLocalField) -> datetime | None:
     return london_instant(field, field.data.date(), field.data.time())
 
 
-class EventForm(FlaskForm):
+class EditsSavedRecord:
+    """Mixin for a form that edits a saved record: the record's ``version`` when the form was
+    opened travels in a hidden field, so a save made meanwhile refuses this one
+    (``manage_service.saved_unless_stale``)."""
+
+    version = HiddenField()
+
+    def opened_version(self) -> int:
+        """The version the form was opened at; 0, always stale, when missing or mangled."""
+        try:
+            return int(self.version.data or 0)
+        except ValueError:
+            return 0
+
+
+class EventForm(EditsSavedRecord, FlaskForm):
     title = _required("Title", 200, "Enter the event's title.")
     slug = StringField(
         "Web address name",
@@ -122,7 +137,6 @@ class EventForm(FlaskForm):
         "If the time or venue changes, e-mail the delegates the change with the new calendar file",
         default=True,
     )
-    version = HiddenField()
 
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -217,7 +231,7 @@ class ActionForm(FlaskForm):
     """A CSRF-protected button."""
 
 
-class SlotForm(FlaskForm):
+class SlotForm(EditsSavedRecord, FlaskForm):
     day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
     start_time = TimeField("Starts at", validators=[InputRequired(message="Enter the start time.")])
     end_time = TimeField("Ends at", validators=[Optional()])
@@ -250,6 +264,7 @@ class SlotForm(FlaskForm):
         self.speakers.data = "\n".join(
             f"{s.name}, {s.organisation}" if s.organisation else s.name for s in slot.speakers
         )
+        self.version.data = str(slot.version)
 
     def validate(self, extra_validators=None) -> bool:
         """Validate, then turn the London times into instants. Whether the session fits its

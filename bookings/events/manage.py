@@ -122,17 +122,13 @@ def edit_event(event_id: int):
         form.fill_from(event)
     elif form.validate_on_submit():
         try:
-            version = int(form.version.data or 0)
             _, told = service.update_event(
-                event.id, _event_data(form), version, notify_delegates=form.notify_delegates.data
+                event.id,
+                _event_data(form),
+                form.opened_version(),
+                notify_delegates=form.notify_delegates.data,
             )
-        except service.StaleEdit:
-            form.form_errors.append(
-                "Someone else saved this event while you were editing it. Your changes are "
-                "below; the saved event is at the top of this page. Open the page again to "
-                "start from the saved version."
-            )
-        except service.EventChangeRefused as refusal:
+        except (service.StaleEdit, service.EventChangeRefused) as refusal:
             form.form_errors.append(str(refusal))
         else:
             flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
@@ -285,7 +281,9 @@ def edit_slot(event_id: int, slot_id: int):
         form.fill_from(slot)
     elif form.validate_on_submit():
         try:
-            service.update_slot(slot, _slot_data(form))
+            service.update_slot(slot, _slot_data(form), form.opened_version())
+        except service.StaleEdit as stale:
+            form.form_errors.append(str(stale))
         except service.SlotRefused as refusal:
             form.show_refusal(refusal.problems)
         else:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -47,7 +50,39 @@ ACTIVE = (BookingStatus.confirmed, BookingStatus.waitlisted)
 
 
 class StaleEdit(Exception):
-    """Someone else saved the event since this form was opened."""
+    """Someone else saved the record since this form was opened; the message, for the
+    organiser, names the record (``what``)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"Someone else saved this {what} while you were editing it, so your changes "
+            "(below) were not saved. Open the page again to start from the saved version."
+        )
+
+
+class Versioned(Protocol):
+    """A record with a SQLAlchemy ``version_id_col`` named ``version``."""
+
+    version: int
+
+
+@contextmanager
+def saved_unless_stale(record: Versioned, version: int, what: str) -> Iterator[None]:
+    """Run an edit of ``record`` and commit it, unless someone else saved the record after
+    the form was opened at ``version``: then nothing is saved and ``StaleEdit`` is raised.
+
+    The comparison catches a form opened before a colleague's save; the mapper's version check
+    catches a save landing while this one is written (``StaleDataError`` at a flush, which any
+    query in the edit may cause).
+    """
+    if record.version != version:
+        raise StaleEdit(what)
+    try:
+        yield
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleEdit(what) from None
 
 
 class EventChangeRefused(ValueError):
@@ -247,15 +282,8 @@ def update_event(
     event = db.session.get(Event, event_id)
     if event is None:
         raise LookupError(event_id)
-    if event.version != version:
-        raise StaleEdit()
-    # Every query below may flush the edit, and a flush is where a concurrent save shows.
-    try:
+    with saved_unless_stale(event, version, "event"):
         told = _save_edit(event, data, notify_delegates)
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleEdit() from None
     return event, told
 
 
@@ -611,19 +639,20 @@ def slot(event_id: int, slot_id: int) -> ProgrammeSlot | None:
     )
 
 
-def update_slot(slot: ProgrammeSlot, data: SlotData) -> None:
-    """Save a session; ``SlotRefused`` when it does not fit the event or its room is taken."""
-    _check_slot(slot.event, data, slot.id)
-    before = audit.snapshot(slot, SLOT_FIELDS)
-    _apply_slot(slot, data)
-    audit.record(
-        "slot.update",
-        "event",
-        slot.event_id,
-        f"Edited {slot.title} in the programme",
-        audit.diff(before, audit.snapshot(slot, SLOT_FIELDS)),
-    )
-    db.session.commit()
+def update_slot(slot: ProgrammeSlot, data: SlotData, version: int) -> None:
+    """Save a session unless someone else saved it first (``StaleEdit``); ``SlotRefused``
+    when it does not fit the event or its room is taken."""
+    with saved_unless_stale(slot, version, "session"):
+        _check_slot(slot.event, data, slot.id)
+        before = audit.snapshot(slot, SLOT_FIELDS)
+        _apply_slot(slot, data)
+        audit.record(
+            "slot.update",
+            "event",
+            slot.event_id,
+            f"Edited {slot.title} in the programme",
+            audit.diff(before, audit.snapshot(slot, SLOT_FIELDS)),
+        )
 
 
 def delete_slot(slot: ProgrammeSlot) -> None:

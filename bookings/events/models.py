@@ -127,11 +127,15 @@ class ProgrammeSlot(FeedItem, db.Model):
     room: Mapped[str] = mapped_column(String(120), default="")
     capacity: Mapped[int | None] = mapped_column()
     position: Mapped[int] = mapped_column(default=0)
+    # As Event's: a stale session form cannot overwrite a newer save (not the feed SEQUENCE).
+    version: Mapped[int] = mapped_column(default=1)
 
     event: Mapped[Event] = relationship(back_populates="slots")
     speakers: Mapped[list[Speaker]] = relationship(
         cascade="all, delete-orphan", order_by="Speaker.position", lazy="selectin"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Speaker(db.Model):

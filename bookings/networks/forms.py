@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
 
-from bookings.events.forms import SLUG_PATTERN, blank, choices
+from bookings.events.forms import SLUG_PATTERN, EditsSavedRecord, blank, choices
 from bookings.networks.manage_service import NETWORK_FIELDS
 from bookings.networks.models import MeetingStatus
 
@@ -32,7 +32,7 @@ def _text(label: str, maximum: int, *, required: str = "", area: bool = False):
     return (TextAreaField if area else StringField)(label, validators=validators, filters=[blank])
 
 
-class NetworkForm(FlaskForm):
+class NetworkForm(EditsSavedRecord, FlaskForm):
     name = _text("Name", 200, required="Enter the network's name.")
     slug = StringField(
         "Web address name",
@@ -69,7 +69,7 @@ class NetworkForm(FlaskForm):
         return {name: (getattr(self, name).data or "") for name in NETWORK_FIELDS}
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(EditsSavedRecord, FlaskForm):
     day = DateField("Date", validators=[Optional()])
     start_time = TimeField("Starts at", validators=[Optional()])
     end_time = TimeField("Ends at", validators=[Optional()])

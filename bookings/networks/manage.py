@@ -41,7 +41,7 @@ def new():
         if service.slug_taken(form.slug.data):
             form.slug.errors.append("Another network already uses this web address name.")
         else:
-            network = service.save_network(None, form.values())
+            network = service.create_network(form.values())
             flash(f"Network added: {network.name}. Now add its meetings.")
             return redirect(url_for("manage_networks.edit", network_id=network.id))
     status = 400 if request.method == "POST" else 200
@@ -58,9 +58,13 @@ def edit(network_id: int):
         if service.slug_taken(form.slug.data, exclude_id=network.id):
             form.slug.errors.append("Another network already uses this web address name.")
         else:
-            service.save_network(network, form.values())
-            flash("Network saved.")
-            return redirect(url_for("manage_networks.edit", network_id=network_id))
+            try:
+                service.update_network(network, form.values(), form.opened_version())
+            except service.StaleEdit as stale:
+                form.form_errors.append(str(stale))
+            else:
+                flash("Network saved.")
+                return redirect(url_for("manage_networks.edit", network_id=network_id))
     return _page(network, form=form)
 
 
@@ -126,15 +130,16 @@ def edit_meeting(network_id: int, meeting_id: int):
     meeting = service.meeting_of(network_id, meeting_id)
     if meeting is None:
         abort(404)
-    form = MeetingForm(obj=meeting)
+    # Filled from the meeting only on a GET: a post without the version must not take its one.
+    form = MeetingForm(obj=meeting) if request.method == "GET" else MeetingForm()
     if request.method == "GET":
         form.status.data = meeting.status.value
         form.start_time.data = service.local_time(meeting.starts_at)
         form.end_time.data = service.local_time(meeting.ends_at)
     elif form.validate_on_submit():
         try:
-            service.update_meeting(meeting, _meeting_data(form))
-        except service.MeetingError as problem:
+            service.update_meeting(meeting, _meeting_data(form), form.opened_version())
+        except (service.StaleEdit, service.MeetingError) as problem:
             form.form_errors.append(str(problem))
         else:
             flash("Meeting saved.")

@@ -15,6 +15,10 @@ from sqlalchemy.orm import selectinload
 
 from bookings.accounts import audit
 from bookings.db import NonexistentLocalTime, db, london_datetime, to_london, utcnow
+
+# One stale-edit rule for the console: the views here catch ``service.StaleEdit`` too.
+from bookings.events.manage_service import StaleEdit as StaleEdit
+from bookings.events.manage_service import saved_unless_stale
 from bookings.networks.models import Meeting, MeetingStatus, Network
 
 NETWORK_FIELDS = (
@@ -51,14 +55,24 @@ def slug_taken(slug: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
-def save_network(network: Network | None, values: dict[str, str]) -> Network:
-    """Create (``network`` None) or update; a change to what meetings' feed entries show bumps
-    each meeting's SEQUENCE."""
-    creating = network is None
-    if network is None:
-        network = Network()
-        db.session.add(network)
-    before = {} if creating else audit.snapshot(network, NETWORK_FIELDS)
+def create_network(values: dict[str, str]) -> Network:
+    network = Network()
+    db.session.add(network)
+    _write_network(network, values, {})
+    db.session.commit()
+    return network
+
+
+def update_network(network: Network, values: dict[str, str], version: int) -> None:
+    """Save an edit unless someone else saved the network first (``StaleEdit``)."""
+    with saved_unless_stale(network, version, "network"):
+        _write_network(network, values, audit.snapshot(network, NETWORK_FIELDS))
+
+
+def _write_network(network: Network, values: dict[str, str], before: dict) -> None:
+    """Set the fields and audit them (``before`` empty for a new network); a change to what
+    meetings' feed entries show bumps each meeting's SEQUENCE."""
+    creating = not before
     for name in NETWORK_FIELDS:
         setattr(network, name, values[name].strip())
     db.session.flush()
@@ -72,8 +86,6 @@ def save_network(network: Network | None, values: dict[str, str]) -> Network:
         f"{'Added' if creating else 'Edited'} network {network.name}",
         audit.diff(before, audit.snapshot(network, NETWORK_FIELDS)),
     )
-    db.session.commit()
-    return network
 
 
 @dataclass(frozen=True)
@@ -137,17 +149,19 @@ def meeting_of(network_id: int, meeting_id: int) -> Meeting | None:
     )
 
 
-def update_meeting(meeting: Meeting, data: MeetingData) -> None:
-    before = audit.snapshot(meeting, MEETING_FIELDS)
-    _apply_meeting(meeting, data)
-    audit.record(
-        "meeting.update",
-        "network",
-        meeting.network_id,
-        f"Edited the {meeting.day or 'tbc'} meeting of {meeting.network.name}",
-        audit.diff(before, audit.snapshot(meeting, MEETING_FIELDS)),
-    )
-    db.session.commit()
+def update_meeting(meeting: Meeting, data: MeetingData, version: int) -> None:
+    """Save an edit unless someone else saved the meeting first (``StaleEdit``);
+    ``MeetingError`` when it cannot be saved as given."""
+    with saved_unless_stale(meeting, version, "meeting"):
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        _apply_meeting(meeting, data)
+        audit.record(
+            "meeting.update",
+            "network",
+            meeting.network_id,
+            f"Edited the {meeting.day or 'tbc'} meeting of {meeting.network.name}",
+            audit.diff(before, audit.snapshot(meeting, MEETING_FIELDS)),
+        )
 
 
 # ----------------------------------------------------------------------------- pasted dates

@@ -32,10 +32,14 @@ class Network(FeedItem, db.Model):
     membership: Mapped[str] = mapped_column(Text, default="")
     papers_url: Mapped[str] = mapped_column(String(500), default="")
     default_location: Mapped[str] = mapped_column(String(300), default="")
+    # As Event's: a stale edit form cannot overwrite a newer save (not the feed SEQUENCE).
+    version: Mapped[int] = mapped_column(default=1)
 
     meetings: Mapped[list[Meeting]] = relationship(
         back_populates="network", cascade="all, delete-orphan", order_by="Meeting.day"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Meeting(FeedItem, db.Model):
@@ -58,8 +62,12 @@ class Meeting(FeedItem, db.Model):
     location: Mapped[str] = mapped_column(String(300), default="")
     note: Mapped[str] = mapped_column(String(300), default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # As Event's: a stale edit form cannot overwrite a newer save (not the feed SEQUENCE).
+    version: Mapped[int] = mapped_column(default=1)
 
     network: Mapped[Network] = relationship(back_populates="meetings")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def in_feeds(self) -> bool:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6624667c2e1a
+Revision ID: 9dcea341adb8
 Revises: 
-Create Date: 2026-11-24 08:12:33.562162
+Create Date: 2026-11-24 08:47:19.168955
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import bookings.db
 
 
 # revision identifiers, used by Alembic.
-revision = '6624667c2e1a'
+revision = '9dcea341adb8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -32,6 +32,7 @@ def upgrade():
     sa.Column('membership', sa.Text(), nullable=False),
     sa.Column('papers_url', sa.String(length=500), nullable=False),
     sa.Column('default_location', sa.String(length=300), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
@@ -131,6 +132,7 @@ def upgrade():
     sa.Column('location', sa.String(length=300), nullable=False),
     sa.Column('note', sa.String(length=300), nullable=False),
     sa.Column('cancelled_at', bookings.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
@@ -202,6 +204,7 @@ def upgrade():
     sa.Column('room', sa.String(length=120), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('sequence', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', bookings.db.UTCDateTime(timezone=True), nullable=False),
