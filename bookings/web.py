@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import date, datetime
 
 from flask import Flask, render_template
@@ -63,8 +64,11 @@ def init_app(app: Flask) -> None:
 def _load_user(user_id: str):
     from bookings.accounts.models import OrganiserUser
 
-    user = db.session.get(OrganiserUser, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    number, _, fingerprint = user_id.partition("-")
+    user = db.session.get(OrganiserUser, int(number)) if number.isdigit() else None
+    if user is None or not user.active:
+        return None
+    return user if hmac.compare_digest(fingerprint, user.password_fingerprint()) else None
 
 
 def _clock(value: datetime) -> str:

@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, make_url, text
 
 from bookings import create_app
@@ -79,6 +80,13 @@ def make_app(database_url: str, instance: Path, **extra):
     }
     app = create_app(config)
     app.instance_path = str(instance)
+
+    @app.before_request
+    def _signed_in_user_per_request() -> None:
+        # The fixtures' app context outlives each request, and g with it; a server gives every
+        # request a fresh g, so that one client's signed-in organiser never serves another's.
+        g.pop("_login_user", None)
+
     return app
 
 

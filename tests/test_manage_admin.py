@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from bookings.accounts import service as accounts
 from bookings.accounts.models import Role
 from bookings.booking import service as booking_service
 from bookings.db import db
@@ -253,3 +254,88 @@ def test_refused_organiser_change_is_shown_in_its_row(client, login, make):
     db.session.expire_all()
     assert db.session.get(OrganiserUser, admin.id).role == Role.admin
     assert db.session.get(OrganiserUser, other.id).role == Role.organiser
+
+
+def _details(user_id: int, name: str, password: str = "") -> dict[str, str]:
+    """The fields of an account's own "Change the name or set a new password" form."""
+    return {f"account-{user_id}-name": name, f"account-{user_id}-password": password}
+
+
+def test_admin_renames_an_organiser_and_resets_their_password(client, login, make):
+    admin = login(role=Role.admin)
+    other = make.organiser(email="other@example.org", name="Sam Smith")
+    url = f"/manage/admin/organisers/{other.id}/details"
+    page = client.get("/manage/admin/organisers").text
+    assert f'id="account-{other.id}-name" maxlength="120" name="account-{other.id}-name"' in page
+
+    renamed = client.post(url, data=_details(other.id, "Sam Smith-Jones"), follow_redirects=True)
+    assert "Saved the new name of other@example.org." in renamed.text
+    assert "Sam Smith-Jones" in renamed.text
+    assert accounts.authenticate("other@example.org", "correct horse battery") is not None
+
+    reset = client.post(
+        url,
+        data=_details(other.id, "Sam Smith-Jones", "a new first password"),
+        follow_redirects=True,
+    )
+    assert "Give other@example.org the new first password in person." in reset.text
+    assert accounts.authenticate("other@example.org", "a new first password") is not None
+    assert accounts.authenticate("other@example.org", "correct horse battery") is None
+
+    entries = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "organiser", AuditEntry.target_id == other.id)
+            .order_by(AuditEntry.id)
+        )
+    )
+    assert [(e.action, e.user_email) for e in entries] == [
+        ("organiser.create", ""),
+        ("organiser.update", admin.email),
+        ("organiser.password", admin.email),
+    ]
+    assert entries[1].changes == {"name": ["Sam Smith", "Sam Smith-Jones"]}
+    audit_page = client.get("/manage/admin/audit").text
+    assert "Reset other@example.org&#39;s password" in audit_page
+    assert "a new first password" not in audit_page + entries[2].changes_json
+
+
+def test_too_short_new_password_is_refused_in_its_row_and_nothing_saved(client, login, make):
+    login(role=Role.admin)
+    other = make.organiser(email="other@example.org", name="Sam Smith")
+    response = client.post(
+        f"/manage/admin/organisers/{other.id}/details",
+        data=_details(other.id, "Someone else", "short"),
+    )
+    assert response.status_code == 400
+    assert (
+        f'<p class="error-message" id="account-{other.id}-password-error">'
+        f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters." in response.text
+    )
+    db.session.expire_all()
+    assert db.session.get(OrganiserUser, other.id).name == "Sam Smith"
+    assert accounts.authenticate("other@example.org", "correct horse battery") is not None
+    with pytest.raises(accounts.AccountError):
+        accounts.update_details(other.id, name="Sam Smith", password="x" * 9)
+    assert (
+        client.post(
+            "/manage/admin/organisers/999/details", data=_details(999, "Nobody")
+        ).status_code
+        == 404
+    )
+
+
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(app, client, login, make):
+    admin = login(role=Role.admin)
+    other = make.organiser(email="laptop@example.org")
+    laptop = app.test_client()
+    laptop.post("/login", data={"email": other.email, "password": "correct horse battery"})
+    assert laptop.get("/manage/").status_code == 200
+
+    client.post(
+        f"/manage/admin/organisers/{other.id}/details",
+        data=_details(other.id, other.name, "a new first password"),
+    )
+    assert laptop.get("/manage/").status_code == 302  # back to the login page
+    assert client.get("/manage/").status_code == 200  # the admin's own session goes on
+    assert admin.active

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from bookings.accounts import audit, roles
 from bookings.accounts import sectors as sector_service
@@ -18,6 +18,13 @@ bp = Blueprint("admin", __name__, url_prefix="/manage/admin")
 roles.guard(bp, Role.admin)
 
 ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
+
+
+PASSWORD_LENGTH = Length(
+    min=accounts.MIN_PASSWORD_LENGTH,
+    max=200,
+    message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters.",
+)
 
 
 class SectorForm(FlaskForm):
@@ -43,20 +50,32 @@ class OrganiserForm(FlaskForm):
     role = SelectField("Role", choices=choices(ROLE_CHOICES), default="organiser")
     password = PasswordField(
         "First password",
-        validators=[
-            DataRequired(message="Enter a first password."),
-            Length(
-                min=accounts.MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters.",
-            ),
-        ],
+        validators=[DataRequired(message="Enter a first password."), PASSWORD_LENGTH],
     )
 
 
 class AccountForm(FlaskForm):
     role = SelectField("Role", choices=choices(ROLE_CHOICES))
     active = BooleanField("Can log in")
+
+
+class DetailsForm(FlaskForm):
+    """One account's name and, only when filled in, a new first password. Built with
+    ``details_prefix`` so each account's row on the page has field ids of its own."""
+
+    name = StringField(
+        "Name", validators=[Length(max=120, message="Please use at most 120 characters.")]
+    )
+    password = PasswordField(
+        "New first password",
+        validators=[Optional(), PASSWORD_LENGTH],
+        # Browsers must not fill in the admin's own saved password here.
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def details_prefix(user_id: int) -> str:
+    return f"account-{user_id}"
 
 
 # ----------------------------------------------------------------------------- sectors
@@ -138,15 +157,24 @@ def _organisers_page(
     form: OrganiserForm,
     status: int = 200,
     *,
-    failed: AccountForm | None = None,
+    failed: AccountForm | DetailsForm | None = None,
     failed_id: int | None = None,
 ):
     """The accounts; ``failed`` is an account's refused change, shown at the top and in its
     row."""
+    users = accounts.organisers()
+    details = {
+        user.id: DetailsForm(formdata=None, prefix=details_prefix(user.id), name=user.name)
+        for user in users
+    }
+    if isinstance(failed, DetailsForm):
+        details[failed_id] = failed
     return render_template(
         "manage/organisers.html",
-        users=accounts.organisers(),
+        users=users,
         form=form,
+        details=details,
+        min_password_length=accounts.MIN_PASSWORD_LENGTH,
         failed=failed,
         failed_id=failed_id,
     ), status
@@ -186,6 +214,29 @@ def update_organiser(user_id: int):
             form.form_errors.append(str(problem))
         else:
             flash("Account saved.")
+            return redirect(url_for("admin.organisers"))
+    return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
+
+
+@bp.post("/organisers/<int:user_id>/details")
+def update_details(user_id: int):
+    form = DetailsForm(prefix=details_prefix(user_id))
+    if form.validate_on_submit():
+        try:
+            user, changed = accounts.update_details(
+                user_id, name=form.name.data or "", password=form.password.data or ""
+            )
+        except LookupError:
+            abort(404)
+        except accounts.AccountError as problem:
+            form.password.errors.append(str(problem))
+        else:
+            if not changed:
+                flash(f"Nothing to save for {user.email}: no new name or password was given.")
+            elif "password" in changed:
+                flash(f"Saved. Give {user.email} the new first password in person.")
+            else:
+                flash(f"Saved the new name of {user.email}.")
             return redirect(url_for("admin.organisers"))
     return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
 

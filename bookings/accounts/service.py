@@ -18,6 +18,11 @@ class AccountError(ValueError):
     pass
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
 def authenticate(email: str, password: str) -> OrganiserUser | None:
     user = db.session.scalar(
         select(OrganiserUser).where(func.lower(OrganiserUser.email) == email.strip().lower())
@@ -36,8 +41,7 @@ def create_organiser(
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"{email!r} is not an e-mail address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     exists = db.session.scalar(select(OrganiserUser.id).where(OrganiserUser.email == email))
     if exists is not None:
         raise AccountError(f"an organiser with the address {email} already exists")
@@ -74,3 +78,34 @@ def update_organiser(user_id: int, *, role: Role, active: bool, acting: Organise
         user.role, user.active = role, active
         audit.record("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
         db.session.commit()
+
+
+def update_details(
+    user_id: int, *, name: str, password: str = ""
+) -> tuple[OrganiserUser, list[str]]:
+    """Admins correct an organiser's name and, for a forgotten password, set a new first one
+    to hand over in person as at creation. Each change is audited in its commit, the password
+    never. Returns the account and what changed ("name", "password")."""
+    user = db.session.get(OrganiserUser, user_id)
+    if user is None:
+        raise LookupError(user_id)
+    if password:
+        _check_password(password)
+    changed = []
+    name = name.strip()
+    if name != user.name:
+        audit.record(
+            "organiser.update",
+            "organiser",
+            user.id,
+            f"Renamed {user.email}",
+            audit.diff({"name": user.name}, {"name": name}),
+        )
+        user.name = name
+        changed.append("name")
+    if password:
+        user.set_password(password)
+        audit.record("organiser.password", "organiser", user.id, f"Reset {user.email}'s password")
+        changed.append("password")
+    db.session.commit()
+    return user, changed
