@@ -1,8 +1,10 @@
-"""Blueprints, template filters, error pages and the login loader."""
+"""Blueprints, template filters, error pages, the login loader and request-log redaction."""
 
 from __future__ import annotations
 
 import hmac
+import logging
+import re
 from datetime import date, datetime
 
 from flask import Flask, render_template
@@ -11,8 +13,26 @@ from markupsafe import Markup
 from bookings.db import db, to_london
 from bookings.extensions import login_manager
 
+MANAGE_LINK = re.compile(r"/bookings/[A-Za-z0-9_-]{20,}")
+# The servers' request logs: the dev server's (make run) and gunicorn's, when switched on.
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+class RedactManageLinks(logging.Filter):
+    """A manage link opens a delegate's booking: it must not sit in a request log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if MANAGE_LINK.search(message):
+            record.msg, record.args = MANAGE_LINK.sub("/bookings/[link]", message), ()
+        return True
+
 
 def init_app(app: Flask) -> None:
+    for name in ACCESS_LOGGERS:
+        access_log = logging.getLogger(name)
+        if not any(isinstance(f, RedactManageLinks) for f in access_log.filters):
+            access_log.addFilter(RedactManageLinks())
     from bookings.accounts.admin import bp as admin_bp
     from bookings.accounts.views import bp as accounts_bp
     from bookings.booking.console import bp as console_bp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -248,3 +249,17 @@ def test_organiser_create_command_reads_the_password_from_stdin(app):
     )
     assert again.exit_code != 0
     assert "already exists" in again.output
+
+
+def test_request_logs_never_hold_a_manage_link(app, caplog):
+    token = "Zx9_-" + "a" * 38
+    with caplog.at_level("INFO", logger="werkzeug"):
+        logging.getLogger("werkzeug").info(
+            '%s - - [%s] "%s" %s -',
+            "127.0.0.1",
+            "24/Nov/2026",
+            f"GET /bookings/{token} HTTP/1.1",
+            200,
+        )
+    assert token not in caplog.text
+    assert "GET /bookings/[link] HTTP/1.1" in caplog.text
