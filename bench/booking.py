@@ -30,12 +30,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
+from bench import private_postgres
 from bookings import create_app
 from bookings.db import db, london_datetime, utcnow
-
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def floor_app() -> Flask:
@@ -231,16 +230,6 @@ def _check(url: str, booked: int) -> None:
         raise SystemExit(f"only {stored} bookings stored for {booked} successful POSTs")
 
 
-def _private_pg(base: str) -> str:
-    name = f"bench_booking_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10)
@@ -259,15 +248,9 @@ def main(argv: list[str] | None = None) -> None:
             args.clients,
             args.seconds,
         )
-    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
-    pg = _private_pg(base)
-    try:
-        run("PostgreSQL", pg, args.workers, args.clients, args.seconds)
-    finally:
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(pg).database}" WITH (FORCE)'))
-        admin.dispose()
+    with private_postgres("bench_booking") as pg:
+        if pg is not None:
+            run("PostgreSQL", pg, args.workers, args.clients, args.seconds)
 
 
 if __name__ == "__main__":

@@ -20,19 +20,17 @@ Goal: 10,000 events under 1 s, and a 304 under 5 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
-from sqlalchemy import create_engine, insert, make_url, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import insert, update
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from bench import private_postgres
+
 SLOTS_PER_EVENT = 5
 VENUES = 20
 NETWORKS = 12
@@ -256,28 +254,6 @@ def bench(database_url: str, n_events: int, repeat: int) -> list[tuple[str, floa
     return results
 
 
-@contextmanager
-def _private_postgres(base: str):
-    """A database of its own on the server at ``base``, dropped afterwards; None if unreachable."""
-    name = f"bench_feeds_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        print(f"PostgreSQL skipped: {str(exc).splitlines()[0]}")
-        admin.dispose()
-        yield None
-        return
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.feeds", description=__doc__)
     parser.add_argument("--events", type=int, nargs="+", default=[1000, 10000])
@@ -297,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run("SQLite", "sqlite:///{tmp}/bench.sqlite3")
     if args.postgres:
-        with _private_postgres(os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)) as url:
+        with private_postgres("bench_feeds") as url:
             if url is not None:
                 run("PostgreSQL", url)
 

@@ -18,7 +18,6 @@ Goal: under 300 ms each.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import tempfile
@@ -28,14 +27,14 @@ from datetime import date, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, make_url, select, text
+from sqlalchemy import func, insert, select, text
 
+from bench import private_postgres
 from bookings import create_app
 from bookings.db import db, london_datetime, utcnow
 from bookings.demo import SECTORS
 from bookings.stats.demo import sector_weight
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench password 123"
 NETWORKS = 12
 # Besides the conferences (hosted by the Board itself), one event in this many has no host.
@@ -194,16 +193,6 @@ def run(label: str, url: str, events: int, bookings: int, repeat: int) -> dict[s
     return results
 
 
-def _private_pg(base: str) -> str:
-    name = f"bench_stats_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base).set(database=name).render_as_string(hide_password=False)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=500)
@@ -223,15 +212,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     if args.sqlite_only:
         return
-    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
-    pg = _private_pg(base)
-    try:
-        run("PostgreSQL", pg, args.events, args.bookings, args.repeat)
-    finally:
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(pg).database}" WITH (FORCE)'))
-        admin.dispose()
+    with private_postgres("bench_stats") as pg:
+        if pg is not None:
+            run("PostgreSQL", pg, args.events, args.bookings, args.repeat)
 
 
 if __name__ == "__main__":
