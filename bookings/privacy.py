@@ -3,7 +3,8 @@
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
 in their e-mails, so it would tie them to the row. Their e-mails go from the outbox, since a
-message holds a name and an address. Each run goes to the audit log with the purge itself, and
+message holds a name and an address (and so does its ``.eml`` copy, written when there is
+no mail server). Each run goes to the audit log with the purge itself, and
 to the log with counts only.
 """
 
@@ -22,6 +23,7 @@ from bookings.booking.models import Booking
 from bookings.db import db, london_day_bounds, utcnow
 from bookings.events.models import Event
 from bookings.mail.models import OutboxMessage
+from bookings.mail.sender import remove_written
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,9 @@ def purge(
     now = now or utcnow()
     condition = _targets(before)
     events = db.session.scalar(select(func.count(func.distinct(Booking.event_id))).where(condition))
+    message_ids = list(
+        db.session.scalars(select(OutboxMessage.id).where(_message_condition(condition, before)))
+    )
     messages = db.session.execute(
         delete(OutboxMessage)
         .where(_message_condition(condition, before))
@@ -143,6 +148,7 @@ def purge(
     who = entry.user_email or ran_from or "unknown"
     db.session.commit()
     db.session.expire_all()
+    remove_written(message_ids)
     log.info(
         "privacy purge before %s by %s: %d bookings at %d events purged, "
         "%d outbox messages deleted",

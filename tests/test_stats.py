@@ -7,6 +7,7 @@ import io
 import itertools
 from contextlib import contextmanager
 from datetime import date, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event as sa_event
@@ -556,6 +557,30 @@ def test_purge_is_audited_and_logged(client, login, make, sectors, caplog):
     assert entry.action == "privacy.purge" and entry.user_email == ""
     assert "Purged personal data from 0 bookings" in entry.summary
     assert "(command line, as " in entry.summary
+
+
+def test_purge_removes_the_mail_copies_written_without_a_mail_server(app, make, sectors):
+    from bookings import privacy
+    from bookings.mail import sender
+
+    old = make.event(starts_at=past(date(2006, 12, 15)))
+    (booking,) = add_bookings(old, sectors["Health"])
+    db.session.add(
+        OutboxMessage(
+            booking_id=booking.id,
+            kind="confirmed",
+            recipient=booking.email,
+            subject="Your place",
+            body_text=f"Dear {booking.name}",
+        )
+    )
+    db.session.commit()
+    assert sender.send_due().sent == 1
+    folder = Path(app.instance_path) / "mail"
+    assert [p.name.endswith("-confirmed.eml") for p in folder.iterdir()] == [True]
+
+    privacy.purge(london_date(utcnow()))
+    assert list(folder.iterdir()) == []
 
 
 def test_purge_command(app, make, sectors):

@@ -25,6 +25,7 @@ import re
 import smtplib
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -230,6 +231,21 @@ class _FileOutlet:
 
     def close(self) -> None:
         pass
+
+
+def remove_written(message_ids: Iterable[int]) -> int:
+    """Delete the ``.eml`` copies of these outbox messages (written when there is no mail
+    server): a purge removes the messages, and their copies hold the same personal data."""
+    folder = Path(current_app.instance_path) / MAIL_DIR
+    wanted = {f"{message_id:06d}" for message_id in message_ids}
+    if not wanted or not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.glob("*.eml"):
+        if path.name.partition("-")[0] in wanted:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _safe(kind: str) -> str:
