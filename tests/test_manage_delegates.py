@@ -49,7 +49,7 @@ def test_search_and_filter(client, login, make):
 
 
 def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
-    login()
+    organiser = login()
     sector = make.sector("Health")
     event = make.event(capacity=1)
     form = {
@@ -65,6 +65,8 @@ def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
     booking = db.session.scalar(select(Booking))
     assert booking.status == BookingStatus.confirmed
     assert [m.recipient for m in _outbox("confirmed")] == ["dana@example.org"]
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "booking.create"))
+    assert booking.reference in entry.summary and entry.user_email == organiser.email
 
     again = client.post(f"/manage/events/{event.id}/delegates/new", data=form)
     assert again.status_code == 400

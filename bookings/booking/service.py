@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from base64 import urlsafe_b64encode
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -238,8 +238,17 @@ def _promote(event: Event, now: datetime) -> list[Booking]:
 # ----------------------------------------------------------------------------- changes
 
 
-def book(event_id: int, details: DelegateDetails, now: datetime | None = None) -> Placed:
-    """Give the delegate a confirmed place, or a place on the waiting list when full."""
+def book(
+    event_id: int,
+    details: DelegateDetails,
+    now: datetime | None = None,
+    *,
+    also: Callable[[Booking], object] | None = None,
+) -> Placed:
+    """Give the delegate a confirmed place, or a place on the waiting list when full.
+
+    ``also`` adds the caller's own records (an audit entry) to the booking's transaction.
+    """
     sector = db.session.get(Sector, details.sector_id)
     if sector is None or sector.retired:
         raise BookingRefused("Please choose your sector from the list.")
@@ -287,6 +296,8 @@ def book(event_id: int, details: DelegateDetails, now: datetime | None = None) -
             notify.confirmed(booking, token)
         else:
             notify.waitlisted(booking, token, waiting_position(booking))
+        if also is not None:
+            also(booking)
         db.session.commit()
     except IntegrityError:
         # The partial unique index caught a duplicate that slipped past the check.

@@ -154,16 +154,16 @@ def csv_export(event_id: int, filters: Filters = Filters()) -> str:
 
 def book_on_behalf(event_id: int, details: booking_service.DelegateDetails) -> Booking:
     """The public form's rules and e-mails, for a delegate who phoned."""
-    placed = booking_service.book(event_id, details)
-    booking = placed.booking
-    audit.record(
-        "booking.create",
-        "event",
-        event_id,
-        f"Booked {booking.reference} on a delegate's behalf ({booking.status.value})",
-    )
-    db.session.commit()
-    return booking
+
+    def audited(booking: Booking) -> None:
+        audit.record(
+            "booking.create",
+            "event",
+            event_id,
+            f"Booked {booking.reference} on a delegate's behalf ({booking.status.value})",
+        )
+
+    return booking_service.book(event_id, details, also=audited).booking
 
 
 def cancel(booking: Booking) -> Booking:
