@@ -4,8 +4,8 @@ A purged booking keeps what the statistics need (event, sector, status, attendan
 loses everything that says who the delegate was, its reference too: the delegate still holds it
 in their e-mails, so it would tie them to the row. Their e-mails go from the outbox, since a
 message holds a name and an address (and so does its ``.eml`` copy, written when there is
-no mail server). Each run goes to the audit log with the purge itself, and
-to the log with counts only.
+no mail server). Each run goes to the audit log with the purge itself, and to the log with
+counts and who ran it (an organiser's address or the command line's user), never a delegate.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from bookings.mail.sender import remove_written
 log = logging.getLogger(__name__)
 
 PURGED_NAME = "Purged delegate"
+# Ids per DELETE: well inside SQLite's limit on bound parameters.
+ID_BATCH = 1000
 # Live references are "ABCD-2345"; "P" and the row's id (at most 8 digits in the column's 9
 # characters) is unique and can never be mistaken for one, nor tell anyone who booked.
 PURGED_REFERENCE_PREFIX = "P"
@@ -106,11 +108,13 @@ def purge(
     message_ids = list(
         db.session.scalars(select(OutboxMessage.id).where(_message_condition(condition, before)))
     )
-    messages = db.session.execute(
-        delete(OutboxMessage)
-        .where(_message_condition(condition, before))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    messages = 0
+    for start in range(0, len(message_ids), ID_BATCH):
+        messages += db.session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids[start : start + ID_BATCH]))
+            .execution_options(synchronize_session=False)
+        ).rowcount
     row_id = cast(Booking.id, String)
     marker = literal("purged-") + row_id
     bookings = db.session.execute(

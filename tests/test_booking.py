@@ -187,14 +187,16 @@ def test_booking_through_the_page_confirms_and_shows_the_reference(client, make,
     assert booking.dietary_needs == "Vegetarian"
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
-    assert "2 places left" in client.get(f"/events/{event.slug}").text
+    event_page = client.get(f"/events/{event.slug}").text
+    assert "2 places left" in event_page
+    assert '<a class="button" href="#book">Book a place</a>' in event_page
 
 
 def test_a_full_event_puts_the_delegate_on_the_waiting_list_with_a_position(client, make, sector):
     event = make.event(capacity=1)
     client.post(f"/events/{event.slug}/book", data=form_data(sector, email="a@example.org"))
     page = client.get(f"/events/{event.slug}").text
-    assert "Join the waiting list" in page
+    assert '<a class="button" href="#book">Join the waiting list</a>' in page
     response = client.post(
         f"/events/{event.slug}/book", data=form_data(sector, email="b@example.org")
     )

@@ -176,6 +176,31 @@ def test_edit_through_the_page_saves_without_touching_places(client, login, make
     assert (saved.title, saved.capacity) == ("New title", 40)
 
 
+def test_deleting_a_session_does_not_make_an_open_event_edit_stale(client, login, make):
+    login()
+    event = make.event(title="Old title")
+    session = manage_service.add_slot(
+        event.id,
+        manage_service.SlotData(
+            starts_at=event.starts_at,
+            ends_at=None,
+            kind=SlotKind.talk,
+            title="Coffee",
+            description="",
+            room="",
+            capacity=None,
+            speakers=[],
+        ),
+    )
+    form = _edit_form(client, event.id, title="New title")
+    client.post(f"/manage/events/{event.id}/programme/{session.id}/delete")
+    assert db.session.get(ProgrammeSlot, session.id) is None
+
+    assert client.post(f"/manage/events/{event.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).title == "New title"
+
+
 def test_stale_edit_is_refused(client, login, make):
     login()
     event = make.event(title="Old title")

@@ -66,6 +66,11 @@ class Availability:
         """The form takes bookings: a place or a place on the waiting list."""
         return self.state in (BookingState.open, BookingState.full)
 
+    @property
+    def action(self) -> str:
+        """What booking does now, for buttons and headings."""
+        return "Join the waiting list" if self.state == BookingState.full else "Book a place"
+
 
 @dataclass(frozen=True)
 class DelegateDetails:
@@ -356,7 +361,7 @@ def update_needs(
     """Needs matter only for a place still to be used: not a cancelled one, nor after the day."""
     if booking.status == BookingStatus.cancelled:
         raise BookingRefused("This booking is cancelled, so there are no needs to change.")
-    if booking.event.ends_at <= (now or utcnow()):
+    if booking.event.is_past(now):
         raise BookingRefused("This event has taken place, so its needs can no longer change.")
     booking.dietary_needs = dietary_needs.strip()
     booking.access_needs = access_needs.strip()

@@ -201,6 +201,10 @@ def capacity(event_id: int):
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
 def cancel(event_id: int):
     event = _event_or_404(event_id)
+    refusal = event.why_not_cancellable()
+    if refusal:
+        flash(refusal, "error")
+        return redirect(url_for("manage.event", event_id=event_id))
     form = CancelEventForm()
     if form.validate_on_submit():
         try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -403,19 +403,9 @@ def cancel_event(event_id: int, reason: str) -> int:
     event = db.session.get(Event, event_id)
     if event is None:
         raise LookupError(event_id)
-    if event.status == EventStatus.cancelled:
-        raise EventChangeRefused("This event is already cancelled.")
-    if event.status == EventStatus.draft:
-        # Cancelling would put it on the public pages and in the feeds as cancelled.
-        raise EventChangeRefused(
-            "This event is a draft: nobody can see or book it, so there is nothing to cancel. "
-            "Leave it as a draft."
-        )
-    if event.is_past():
-        raise EventChangeRefused(
-            "This event has already ended, so it cannot be cancelled and its delegates are "
-            "not e-mailed."
-        )
+    refusal = event.why_not_cancellable()
+    if refusal:
+        raise EventChangeRefused(refusal)
     # Pending in the session, so the booking service's commit records it with the change.
     audit.record(
         "event.cancel",
@@ -657,7 +647,8 @@ def update_slot(slot: ProgrammeSlot, data: SlotData, version: int) -> None:
 
 def delete_slot(slot: ProgrammeSlot) -> None:
     audit.record("slot.delete", "event", slot.event_id, f"Removed {slot.title} from the programme")
-    # A deleted row leaves no newer updated_at behind: the event's own one moves instead.
-    slot.event.updated_at = utcnow()
+    # A deleted row leaves no newer updated_at behind: the event's own one moves instead, by
+    # a plain UPDATE, so an organiser editing the event is not told someone else saved it.
+    db.session.execute(update(Event).where(Event.id == slot.event_id).values(updated_at=utcnow()))
     db.session.delete(slot)
     db.session.commit()

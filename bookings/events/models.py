@@ -108,6 +108,23 @@ class Event(FeedItem, db.Model):
     def is_past(self, now: datetime | None = None) -> bool:
         return self.ends_at <= (now or utcnow())
 
+    def why_not_cancellable(self) -> str:
+        """Why an organiser may not cancel the event; empty when they may."""
+        if self.status == EventStatus.cancelled:
+            return "This event is already cancelled."
+        if self.status == EventStatus.draft:
+            # Cancelling would put it on the public pages and in the feeds as cancelled.
+            return (
+                "This event is a draft: nobody can see or book it, so there is nothing to "
+                "cancel. Leave it as a draft."
+            )
+        if self.is_past():
+            return (
+                "This event has already ended, so it cannot be cancelled and its delegates are "
+                "not e-mailed."
+            )
+        return ""
+
 
 class ProgrammeSlot(FeedItem, db.Model):
     __tablename__ = "programme_slots"

@@ -22,8 +22,9 @@ Who is in a feed:
 The windows move at London midnight, never in between; the date in the ETag follows them, which
 costs each subscriber one full download a day. Last-Modified is the latest update time of the
 tables read, and never earlier than the last London midnight: that covers the window, deletions,
-and edits without an update time (a venue's address, a speaker's name) for clients that only send
-If-Modified-Since, by the next day at the latest (If-None-Match sees them at once).
+and edits without an update time (a venue's address) for clients that only send If-Modified-Since,
+by the next day at the latest (If-None-Match sees them at once). Programme edits, speakers and
+deleted sessions included, move an update time and are seen at once.
 """
 
 from __future__ import annotations

@@ -216,7 +216,7 @@ class _FileOutlet:
             raise BadHeaderError()
         message.date = message.date or time.time()
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{claimed.id:06d}-{_safe(claimed.kind)}.eml"
+        path = self.folder / f"{_eml_prefix(claimed.id)}-{_safe(claimed.kind)}.eml"
         # Written aside and renamed into place: a reader never sees half a message.
         fd, scratch = tempfile.mkstemp(dir=self.folder, prefix=".outbox-", suffix=".tmp")
         try:
@@ -233,11 +233,16 @@ class _FileOutlet:
         pass
 
 
+def _eml_prefix(message_id: int) -> str:
+    """What every ``.eml`` copy of the message is named with, before ``-<kind>.eml``."""
+    return f"{message_id:06d}"
+
+
 def remove_written(message_ids: Iterable[int]) -> int:
     """Delete the ``.eml`` copies of these outbox messages (written when there is no mail
     server): a purge removes the messages, and their copies hold the same personal data."""
     folder = Path(current_app.instance_path) / MAIL_DIR
-    wanted = {f"{message_id:06d}" for message_id in message_ids}
+    wanted = {_eml_prefix(message_id) for message_id in message_ids}
     if not wanted or not folder.is_dir():
         return 0
     removed = 0
