@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bookings.booking import service as booking_service
-from bookings.db import db, london_datetime, to_london, utcnow
+from bookings.db import db, london_date, london_datetime, to_london, utcnow
 from bookings.events import manage_service
 from bookings.models import (
     AuditEntry,
@@ -642,6 +642,8 @@ def test_dashboard_shows_counts_and_days_to_go(client, login, make):
     assert "Annual conference" in page.text
     assert "1 / 1" in page.text
     assert "<td>1</td>" in page.text  # one waiting
+    days = (london_date(event.starts_at) - london_date(utcnow())).days
+    assert "Days to go" in page.text and f"<td>{days}</td>" in page.text
 
 
 def test_duplicate_moves_dates_by_whole_weeks_on_the_london_clock(client, login, make):

@@ -117,24 +117,21 @@ def delegates_csv(event_id: int):
     return response
 
 
+def _confirmed_sheet(event_id: int, template: str) -> str:
+    """A printed sheet of the confirmed delegates: the list, or their name badges."""
+    event = _event(event_id)
+    confirmed = service.Filters(status=BookingStatus.confirmed)
+    return render_template(template, event=event, bookings=service.delegates(event.id, confirmed))
+
+
 @bp.get("/delegates/print")
 def delegates_print(event_id: int):
-    event = _event(event_id)
-    return render_template(
-        "manage/delegates_print.html",
-        event=event,
-        bookings=service.delegates(event.id, service.Filters(status=BookingStatus.confirmed)),
-    )
+    return _confirmed_sheet(event_id, "manage/delegates_print.html")
 
 
 @bp.get("/badges")
 def badges(event_id: int):
-    event = _event(event_id)
-    return render_template(
-        "manage/badges.html",
-        event=event,
-        bookings=service.delegates(event.id, service.Filters(status=BookingStatus.confirmed)),
-    )
+    return _confirmed_sheet(event_id, "manage/badges.html")
 
 
 @bp.route("/delegates/new", methods=["GET", "POST"])

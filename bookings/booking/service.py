@@ -216,6 +216,18 @@ def _lock_event(event_id: int) -> Event:
     return event
 
 
+def _lock_booking(booking_id: int) -> tuple[Event, Booking]:
+    """Take the booking's event lock, then read the booking fresh under it."""
+    event_id = db.session.scalar(select(Booking.event_id).where(Booking.id == booking_id))
+    if event_id is None:
+        raise LookupError(booking_id)
+    event = _lock_event(event_id)
+    booking = db.session.scalar(
+        select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
+    )
+    return event, booking
+
+
 def _waiting_list(event_id: int, limit: int | None = None) -> list[Booking]:
     query = (
         select(Booking)
@@ -316,13 +328,7 @@ def cancel(
 ) -> Booking:
     """Cancel a booking; a freed place goes to the longest-waiting delegate in the same commit."""
     now = now or utcnow()
-    event_id = db.session.scalar(select(Booking.event_id).where(Booking.id == booking_id))
-    if event_id is None:
-        raise LookupError(booking_id)
-    event = _lock_event(event_id)
-    booking = db.session.scalar(
-        select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
-    )
+    event, booking = _lock_booking(booking_id)
     if booking.status == BookingStatus.cancelled:
         db.session.rollback()
         return booking
@@ -471,13 +477,7 @@ def confirm_with_override(booking_id: int, now: datetime | None = None) -> tuple
     the caller records who decided and why. Returns the booking and whether capacity grew.
     """
     now = now or utcnow()
-    event_id = db.session.scalar(select(Booking.event_id).where(Booking.id == booking_id))
-    if event_id is None:
-        raise LookupError(booking_id)
-    event = _lock_event(event_id)
-    booking = db.session.scalar(
-        select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
-    )
+    event, booking = _lock_booking(booking_id)
     if booking.status != BookingStatus.waitlisted or event.status == EventStatus.cancelled:
         db.session.rollback()
         raise NotWaitlisted()

@@ -16,13 +16,14 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from bookings.accounts import audit
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import NonexistentLocalTime, db, london_datetime, to_london, utcnow
+from bookings.events import service as event_service
 from bookings.events.models import (
     Event,
     EventKind,
@@ -140,13 +141,7 @@ def past_events(limit: int = 50) -> list[Event]:
 def event(event_id: int) -> Event | None:
     """An event with its venue, host and programme, drafts included."""
     return db.session.scalar(
-        select(Event)
-        .options(
-            joinedload(Event.venue),
-            joinedload(Event.host_network),
-            selectinload(Event.slots).selectinload(ProgrammeSlot.speakers),
-        )
-        .where(Event.id == event_id)
+        select(Event).options(*event_service.WITH_PROGRAMME).where(Event.id == event_id)
     )
 
 

@@ -277,6 +277,11 @@ def counted_row(
     label: str, sectors: Sequence[Sector], by_sector: dict[int, Counts], measure: str, **extra
 ) -> Row:
     counts = [by_sector.get(sector.id, Counts()).get(measure) for sector in sectors]
+    return _counts_row(label, counts, measure, **extra)
+
+
+def _counts_row(label: str, counts: Sequence[int], measure: str, **extra) -> Row:
+    """A row of counted figures, with its shares and total."""
     return Row(
         label=label,
         counts=tuple(counts),
@@ -349,13 +354,7 @@ def _summed_row(label: str, rows: Iterable[Row], width: int, measure: str) -> Ro
     for row in rows:
         if not row.recorded:
             totals = [total + (value or 0) for total, value in zip(totals, row.counts, strict=True)]
-    return Row(
-        label=label,
-        counts=tuple(totals),
-        percents=tuple(shares(totals)),
-        total=sum(totals),
-        basis=MEASURES[measure],
-    )
+    return _counts_row(label, totals, measure)
 
 
 def events_table(filters: Filters, now: datetime | None = None) -> Table:
