@@ -34,7 +34,8 @@ from sqlalchemy import create_engine, text
 
 from bench import private_postgres
 from bookings import create_app
-from bookings.db import db, london_datetime, utcnow
+from bookings.db import db, utcnow
+from bookings.london import london_datetime
 
 
 def floor_app() -> Flask:

@@ -43,7 +43,7 @@ DESCRIPTION = (
 
 
 def _fill(n_events: int) -> None:
-    from bookings.db import db, london_datetime
+    from bookings.db import db
     from bookings.events.models import (
         Event,
         EventKind,
@@ -53,6 +53,7 @@ def _fill(n_events: int) -> None:
         Speaker,
         Venue,
     )
+    from bookings.london import london_datetime
     from bookings.networks.models import Meeting, MeetingStatus, Network
 
     now = datetime.now(UTC).replace(microsecond=0)

@@ -31,8 +31,9 @@ from sqlalchemy import func, insert, select, text
 
 from bench import private_postgres
 from bookings import create_app
-from bookings.db import db, london_datetime, utcnow
+from bookings.db import db, utcnow
 from bookings.demo import SECTORS
+from bookings.london import london_datetime
 from bookings.stats.demo import sector_weight
 
 PASSWORD = "bench password 123"

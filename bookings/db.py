@@ -1,19 +1,16 @@
-"""The database handle, the UTC datetime column type and the only London time conversions."""
+"""The database handle, the UTC datetime column type and small shared model helpers."""
 
 from __future__ import annotations
 
 import enum
 import sqlite3
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
-
-LONDON = ZoneInfo("Europe/London")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,10 +26,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-class NonexistentLocalTime(ValueError):
-    """A wall-clock time that London skips when the clocks go forward."""
 
 
 class UTCDateTime(TypeDecorator):
@@ -76,36 +69,6 @@ def string_enum(cls: type[enum.Enum], name: str) -> Enum:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def to_london(value: datetime) -> datetime:
-    """The instant as London wall-clock time, for display."""
-    return value.astimezone(LONDON)
-
-
-def london_date(value: datetime) -> date:
-    return to_london(value).date()
-
-
-def london_datetime(day: date, at: time) -> datetime:
-    """The instant a London wall clock shows ``at`` on ``day``.
-
-    Refuses the hour skipped in spring. In the autumn hour that happens twice, the first
-    (summer time) instance is taken, as people mean when they write "1.30am".
-    """
-    naive = datetime.combine(day, at)
-    local = naive.replace(tzinfo=LONDON, fold=0)
-    round_trip = local.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None)
-    if round_trip != naive:
-        raise NonexistentLocalTime(f"{naive:%d %B %Y %H:%M} does not exist in London")
-    return local.astimezone(UTC)
-
-
-def london_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """The UTC instants at which a London calendar day starts and the next one starts."""
-    start = datetime.combine(day, time(0), tzinfo=LONDON).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
-    return start, end
 
 
 @event.listens_for(Engine, "connect")

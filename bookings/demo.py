@@ -37,7 +37,8 @@ import click
 from sqlalchemy import func, select
 
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
-from bookings.db import db, london_date, london_datetime, london_day_bounds, utcnow
+from bookings.db import db, utcnow
+from bookings.london import london_date, london_datetime, london_day_bounds
 from bookings.models import (
     Booking,
     Event,

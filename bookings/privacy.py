@@ -20,8 +20,9 @@ from sqlalchemy.sql import Select
 from bookings.accounts import audit
 from bookings.accounts.models import OrganiserUser
 from bookings.booking.models import Booking
-from bookings.db import db, london_day_bounds, utcnow
+from bookings.db import db, utcnow
 from bookings.events.models import Event
+from bookings.london import format_date, london_day_bounds
 from bookings.mail.models import OutboxMessage
 from bookings.mail.sender import remove_written
 
@@ -139,7 +140,7 @@ def purge(
     ).rowcount
     summary = (
         f"Purged personal data from {bookings} bookings at {events} events that ended before "
-        f"{before:%d %B %Y}; deleted {messages} outbox messages"
+        f"{format_date(before)}; deleted {messages} outbox messages"
     )
     entry = audit.record(
         "privacy.purge",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from datetime import date, datetime
 
 from flask import Flask, render_template
 from markupsafe import Markup
 
-from bookings.db import db, to_london
+from bookings import london
+from bookings.db import db
 from bookings.extensions import login_manager
 
 MANAGE_LINK = re.compile(r"/bookings/[A-Za-z0-9_-]{20,}")
@@ -60,10 +60,12 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
 
-    app.add_template_filter(london_date, "london_date")
-    app.add_template_filter(london_time, "london_time")
-    app.add_template_filter(london_datetime_text, "london_datetime")
-    app.add_template_filter(time_range, "time_range")
+    app.add_template_filter(london.format_date, "london_date")
+    app.add_template_filter(london.format_short_date, "short_date")
+    app.add_template_filter(london.format_time, "london_time")
+    app.add_template_filter(london.format_datetime, "london_datetime")
+    app.add_template_filter(london.format_time_range, "time_range")
+    app.add_template_filter(london.format_stamp, "stamp")
     app.add_template_filter(paragraphs, "paragraphs")
 
     @app.errorhandler(404)
@@ -89,35 +91,6 @@ def _load_user(user_id: str):
     if user is None or not user.active:
         return None
     return user if hmac.compare_digest(fingerprint, user.password_fingerprint()) else None
-
-
-def _clock(value: datetime) -> str:
-    """London style: 9am, 9.30am, 12pm."""
-    local = to_london(value)
-    hour = local.hour % 12 or 12
-    suffix = "am" if local.hour < 12 else "pm"
-    return f"{hour}{suffix}" if local.minute == 0 else f"{hour}.{local.minute:02d}{suffix}"
-
-
-def london_date(value: datetime | date | None) -> str:
-    if value is None:
-        return "date to be confirmed"
-    day = to_london(value).date() if isinstance(value, datetime) else value
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def london_time(value: datetime | None) -> str:
-    return _clock(value) if value is not None else ""
-
-
-def london_datetime_text(value: datetime | None) -> str:
-    return f"{london_date(value)}, {_clock(value)}" if value is not None else ""
-
-
-def time_range(start: datetime | None, end: datetime | None = None) -> str:
-    if start is None:
-        return ""
-    return f"{_clock(start)} to {_clock(end)}" if end is not None else f"{_clock(start)} onwards"
 
 
 def paragraphs(text: str) -> Markup:

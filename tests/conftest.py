@@ -15,7 +15,8 @@ from flask import g
 from sqlalchemy import create_engine, make_url, text
 
 from bookings import create_app
-from bookings.db import db, london_datetime, utcnow
+from bookings.db import db, utcnow
+from bookings.london import london_datetime
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -17,8 +17,10 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from bookings import create_app
-from bookings.db import NonexistentLocalTime, db, london_datetime
-from bookings.web import london_date, time_range
+from bookings.db import db
+from bookings.london import NonexistentLocalTime, london_datetime
+from bookings.london import format_date as london_date
+from bookings.london import format_time_range as time_range
 from tests.conftest import make_app
 
 PROJECT = Path(__file__).resolve().parent.parent

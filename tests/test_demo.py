@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from bookings import demo
 from bookings.accounts.service import authenticate
 from bookings.booking.service import BookingState, availability_for
-from bookings.db import db, london_date, london_datetime, to_london, utcnow
+from bookings.db import db, utcnow
+from bookings.london import london_date, london_datetime, to_london
 from bookings.models import (
     Booking,
     BookingStatus,

@@ -19,7 +19,7 @@ from icalendar import Calendar
 from sqlalchemy import select, update
 
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.db import db, london_date, london_datetime, utcnow
+from bookings.db import db, utcnow
 from bookings.events.models import (
     Event,
     EventKind,
@@ -29,6 +29,7 @@ from bookings.events.models import (
     Venue,
 )
 from bookings.feeds import ical, service
+from bookings.london import london_date, london_datetime
 from bookings.networks.models import Meeting, MeetingStatus, Network
 
 LONDON = ZoneInfo("Europe/London")

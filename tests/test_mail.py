@@ -184,7 +184,8 @@ def test_confirmation_arrives_with_text_html_calendar_and_manage_link(app, make,
     assert f'href="{link}"' in html
     # London time, through the same filters as the pages.
     starts = event.starts_at
-    from bookings.web import london_date, time_range
+    from bookings.london import format_date as london_date
+    from bookings.london import format_time_range as time_range
 
     assert london_date(starts) in text
     assert time_range(starts, event.ends_at) in text

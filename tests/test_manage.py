@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bookings.booking import service as booking_service
-from bookings.db import db, london_date, london_datetime, to_london, utcnow
+from bookings.db import db, utcnow
 from bookings.events import manage_service
+from bookings.london import london_date, london_datetime, to_london
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -504,7 +505,7 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
 
     clash = client.post(url, data=_slot_form(event, title="Workshop B", start_time="11:00"))
     assert clash.status_code == 400
-    assert "Room 1 is already taken from 10:30 to 11:15 by Workshop A." in clash.text
+    assert "Room 1 is already taken from 10.30am to 11.15am by Workshop A." in clash.text
     for fine in (
         _slot_form(event, title="Straight after", start_time="11:15", end_time="12:00"),
         _slot_form(event, title="Elsewhere", room="Room 2"),
@@ -522,7 +523,7 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
         ),
     )
     assert moved_into_clash.status_code == 400
-    assert "is already taken from 10:30 to 11:15 by Workshop A." in moved_into_clash.text
+    assert "is already taken from 10.30am to 11.15am by Workshop A." in moved_into_clash.text
     db.session.expire_all()
     assert to_london(db.session.get(ProgrammeSlot, after.id).starts_at).time() == time(11, 15)
     assert "Workshop B" not in client.get(f"/events/{event.slug}").text

@@ -7,7 +7,8 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select, update
 
-from bookings.db import db, london_datetime
+from bookings.db import db
+from bookings.london import london_datetime
 from bookings.models import Meeting, MeetingStatus, Network
 from bookings.networks import manage_service
 from bookings.networks.manage_service import parse_meeting_line, parse_meeting_lines

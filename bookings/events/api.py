@@ -8,9 +8,9 @@ from flask import Blueprint, abort, jsonify, request, url_for
 
 from bookings.booking import service as booking_service
 from bookings.booking.service import Availability
-from bookings.db import to_london
 from bookings.events import service
 from bookings.events.models import Event, EventKind
+from bookings.london import to_london
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -24,8 +24,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from bookings.db import NonexistentLocalTime, london_datetime, to_london
 from bookings.events.models import Event, EventKind, ProgrammeSlot, SlotKind
+from bookings.london import NonexistentLocalTime, london_datetime, to_london
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 

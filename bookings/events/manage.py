@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from bookings.accounts import audit, roles
 from bookings.booking import service as booking_service
-from bookings.db import london_date, utcnow
+from bookings.db import utcnow
 from bookings.events import manage_service as service
 from bookings.events import messages
 from bookings.events.forms import (
@@ -25,6 +25,7 @@ from bookings.events.forms import (
     SlotForm,
 )
 from bookings.events.models import Event, EventKind, SlotKind
+from bookings.london import london_date
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 roles.guard(bp)

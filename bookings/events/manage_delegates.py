@@ -17,8 +17,9 @@ from sqlalchemy.orm import joinedload
 from bookings.accounts import audit
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.db import db, to_london
+from bookings.db import db
 from bookings.events.models import Event
+from bookings.london import format_stamp
 
 STATUS_ORDER = {BookingStatus.confirmed: 0, BookingStatus.waitlisted: 1, BookingStatus.cancelled: 2}
 
@@ -106,10 +107,6 @@ CSV_COLUMNS = (
 )
 
 
-def _when(value) -> str:
-    return to_london(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 def _cell(value: str) -> str:
     """Spreadsheets run cells starting = + - @ as formulas; a delegate's text must not."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -140,10 +137,10 @@ def csv_export(event_id: int, filters: Filters = Filters()) -> str:
                         b.access_needs,
                     )
                 ),
-                _when(b.created_at),
-                _when(b.confirmed_at),
-                _when(b.cancelled_at),
-                _when(b.attended_at),
+                format_stamp(b.created_at),
+                format_stamp(b.confirmed_at),
+                format_stamp(b.cancelled_at),
+                format_stamp(b.attended_at),
             ]
         )
     return out.getvalue()

@@ -19,10 +19,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
+from bookings import london
 from bookings.accounts import audit
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
-from bookings.db import NonexistentLocalTime, db, london_datetime, to_london, utcnow
+from bookings.db import db, utcnow
 from bookings.events import service as event_service
 from bookings.events.models import (
     Event,
@@ -33,6 +34,7 @@ from bookings.events.models import (
     Speaker,
     Venue,
 )
+from bookings.london import NonexistentLocalTime, london_datetime, wall_clock
 from bookings.mail import notify
 from bookings.networks.models import Network
 
@@ -231,12 +233,10 @@ def _moved_lines(before: dict, event: Event) -> list[str]:
     """What a delegate must hear: the old and new time, the old and new venue."""
     lines = []
     if before["starts_at"] != event.starts_at or before["ends_at"] != event.ends_at:
-        old = to_london(before["starts_at"])
-        new_start, new_end = to_london(event.starts_at), to_london(event.ends_at)
         lines.append(
-            f"The event now runs {new_start:%A} {new_start.day} {new_start:%B %Y} "
-            f"{new_start:%H:%M} to {new_end:%H:%M} (it was {old:%A} {old.day} {old:%B %Y} "
-            f"{old:%H:%M})."
+            f"The event now runs {london.format_date(event.starts_at)}, "
+            f"{london.format_time_range(event.starts_at, event.ends_at)} "
+            f"(it was {london.format_datetime(before['starts_at'])})."
         )
     if before["venue_id"] != event.venue_id:
         place = event.venue.full_address if event.venue else "a venue to be confirmed"
@@ -321,7 +321,7 @@ def _move_programme(event: Event, old_start: datetime, old_end: datetime) -> int
     """
     if (event.starts_at, event.ends_at) == (old_start, old_end):
         return 0
-    delta = _wall_clock(event.starts_at) - _wall_clock(old_start)
+    delta = wall_clock(event.starts_at) - wall_clock(old_start)
     for programme_slot in event.slots:
         refusal = None
         try:
@@ -429,11 +429,6 @@ def change_capacity(event_id: int, capacity: int) -> list[Booking]:
     return booking_service.change_capacity(event_id, capacity)
 
 
-def _wall_clock(value: datetime) -> datetime:
-    """The London wall-clock time of an instant, without a zone, for arithmetic."""
-    return to_london(value).replace(tzinfo=None)
-
-
 def _moved(value: datetime | None, delta: timedelta) -> datetime | None:
     """``delta`` on the London wall clock: a 10am start stays 10am across a clock change.
 
@@ -441,7 +436,7 @@ def _moved(value: datetime | None, delta: timedelta) -> datetime | None:
     """
     if value is None:
         return None
-    local = _wall_clock(value) + delta
+    local = wall_clock(value) + delta
     return london_datetime(local.date(), local.time())
 
 
@@ -576,13 +571,8 @@ def _check_slot(event: Event, data: SlotData, slot_id: int | None = None) -> Non
     problems = _outside_event(event, data.starts_at, data.ends_at)
     clash = _room_clash(event.id, data, slot_id)
     if clash is not None:
-        start = to_london(clash.starts_at)
-        when = (
-            f"from {start:%H:%M} to {to_london(clash.ends_at):%H:%M}"
-            if clash.ends_at
-            else f"from {start:%H:%M}"
-        )
-        problems.append(("room", f"{clash.room} is already taken {when} by {clash.title}."))
+        when = london.format_time_range(clash.starts_at, clash.ends_at)
+        problems.append(("room", f"{clash.room} is already taken from {when} by {clash.title}."))
     if problems:
         raise SlotRefused(problems)
 

@@ -31,8 +31,8 @@ from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vC
 from icalendar import Event as VEvent
 from icalendar.prop import vDuration
 
-from bookings.db import to_london
 from bookings.events.models import Event, EventKind, EventStatus, ProgrammeSlot
+from bookings.london import to_london
 from bookings.networks.models import MeetingStatus
 
 PRODID = "-//London Safeguarding Children Board//Bookings//EN"

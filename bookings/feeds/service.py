@@ -38,10 +38,11 @@ from typing import Protocol
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bookings.db import db, london_date, london_day_bounds, utcnow
+from bookings.db import db, utcnow
 from bookings.events.models import Event, EventKind, EventStatus, ProgrammeSlot, Speaker, Venue
 from bookings.feeds import ical
 from bookings.feeds.ical import Context, EventValues, MeetingValues, SlotValues
+from bookings.london import london_date, london_day_bounds
 from bookings.networks import service as networks_service
 from bookings.networks.models import Meeting, MeetingStatus, Network
 

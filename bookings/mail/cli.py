@@ -11,7 +11,8 @@ from datetime import datetime
 
 import click
 
-from bookings.db import to_london, utcnow
+from bookings.db import utcnow
+from bookings.london import format_stamp
 
 
 @click.group("mail")
@@ -20,7 +21,7 @@ def mail_group() -> None:
 
 
 def _when(value: datetime | None) -> str:
-    return f"{to_london(value):%d %b %Y %H:%M}" if value is not None else "-"
+    return format_stamp(value) or "-"
 
 
 def _summary(report) -> str:

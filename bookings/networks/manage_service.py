@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bookings.accounts import audit
-from bookings.db import NonexistentLocalTime, db, london_datetime, to_london, utcnow
+from bookings.db import db, utcnow
 
 # One stale-edit rule for the console: the views here catch ``service.StaleEdit`` too.
 from bookings.events.manage_service import StaleEdit as StaleEdit
 from bookings.events.manage_service import saved_unless_stale
+from bookings.london import NonexistentLocalTime, london_datetime, to_london
 from bookings.networks.models import Meeting, MeetingStatus, Network
 
 NETWORK_FIELDS = (

@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bookings.db import db, london_date, utcnow
+from bookings.db import db, utcnow
+from bookings.london import london_date
 from bookings.networks.models import Meeting, Network
 
 

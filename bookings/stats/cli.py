@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 import click
 
+from bookings.london import format_date
+
 
 def _os_user() -> str:
     """Who ran the command, for the audit log: no organiser is signed in on the command line."""
@@ -39,11 +41,11 @@ def purge_command(before: datetime, dry_run: bool) -> None:
         result = privacy.preview(day)
         click.echo(
             f"Would purge {result.bookings} bookings at {result.events} events that ended "
-            f"before {day:%d %B %Y}, and delete {result.messages} outbox messages."
+            f"before {format_date(day)}, and delete {result.messages} outbox messages."
         )
         return
     result = privacy.purge(day, ran_from=f"command line, as {_os_user()}")
     click.echo(
         f"Purged {result.bookings} bookings at {result.events} events that ended before "
-        f"{day:%d %B %Y}; deleted {result.messages} outbox messages."
+        f"{format_date(day)}; deleted {result.messages} outbox messages."
     )

@@ -15,8 +15,9 @@ from sqlalchemy import func, insert, select
 
 from bookings.booking.models import Booking, BookingStatus, Sector
 from bookings.booking.service import _new_reference
-from bookings.db import db, london_datetime, utcnow
+from bookings.db import db, utcnow
 from bookings.events.models import Event, EventKind, EventStatus, Venue
+from bookings.london import london_datetime
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
 REPORT = "Manager's progress report, 19 July 2006 (“Last year attendance was …”)"

@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from bookings.db import london_date
+from bookings.london import london_date
 from bookings.stats.service import MEASURES, ROUNDING_NOTE, EventBreakdown, Row, Table
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

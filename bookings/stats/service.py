@@ -17,8 +17,9 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Select
 
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.db import db, london_date, london_day_bounds, utcnow
+from bookings.db import db, utcnow
 from bookings.events.models import Event, EventKind, EventStatus
+from bookings.london import format_short_date, london_date, london_day_bounds
 from bookings.networks.models import Network
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
@@ -345,7 +346,7 @@ def _counts_from_tenths(tenths: Sequence[int | None], total: int) -> list[int | 
 
 
 def _year_label(starts_at: datetime, title: str) -> str:
-    return f"{london_date(starts_at):%-d %b %Y} · {title}"
+    return f"{format_short_date(starts_at)} · {title}"
 
 
 def _summed_row(label: str, rows: Iterable[Row], width: int, measure: str) -> Row:

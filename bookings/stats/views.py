@@ -10,8 +10,9 @@ from flask_login import current_user, login_required
 
 from bookings import privacy
 from bookings.accounts.models import Role
-from bookings.db import london_date, utcnow
+from bookings.db import utcnow
 from bookings.events.models import EventKind
+from bookings.london import london_date
 from bookings.stats import export, service
 from bookings.stats.forms import FilterForm, PurgeForm, recorded_figures_form
 from bookings.stats.models import FigureBasis
