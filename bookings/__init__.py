@@ -52,9 +52,40 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bookings.mail import sender
 
     web.init_app(app)
+    _register_blueprints(app)
     cli.init_app(app)
     sender.init_app(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Each feature's public pages and console pages."""
+    from bookings.accounts.admin import bp as admin_bp
+    from bookings.accounts.views import bp as accounts_bp
+    from bookings.booking.console import bp as console_bp
+    from bookings.booking.views import bp as booking_bp
+    from bookings.events.api import bp as api_bp
+    from bookings.events.manage import bp as manage_bp
+    from bookings.events.views import bp as events_bp
+    from bookings.feeds.views import bp as feeds_bp
+    from bookings.networks.manage import bp as manage_networks_bp
+    from bookings.networks.views import bp as networks_bp
+    from bookings.stats.views import bp as stats_bp
+
+    for blueprint in (
+        events_bp,
+        booking_bp,
+        networks_bp,
+        feeds_bp,
+        api_bp,
+        accounts_bp,
+        manage_bp,
+        console_bp,
+        manage_networks_bp,
+        admin_bp,
+        stats_bp,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def _configure_database(app: Flask) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Protocol
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -26,6 +30,85 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# ----------------------------------------------------------------------------- the unit of work
+
+_IN_UNIT = "in_unit_of_work"
+
+
+class OutsideUnitOfWork(RuntimeError):
+    """A write, a lock or an audit entry was attempted outside ``unit_of_work()``."""
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """The one transaction of a change: commit when the outermost block ends, roll back if it
+    raises.
+
+    The convention everywhere: each public service function that changes data runs in
+    ``with unit_of_work():``; the steps it calls only flush; the audit entry and the outbox
+    rows are added inside the same block. A service function called from another joins the
+    caller's unit (like a nested ``transaction.atomic()``), so a refusal raised anywhere rolls
+    back the whole change and nothing is committed twice. Entering the outermost unit with
+    unsaved changes in the session is refused: rows must never travel into someone else's
+    commit.
+    """
+    session = db.session()
+    if session.info.get(_IN_UNIT):
+        yield session
+        return
+    if session.new or session.dirty or session.deleted:
+        raise OutsideUnitOfWork("changes were made outside a unit of work")
+    session.info[_IN_UNIT] = True
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_IN_UNIT, None)
+
+
+def require_unit_of_work(what: str) -> None:
+    """Refuse ``what`` (a lock, an audit entry, an outbox row) outside a unit of work."""
+    if not db.session().info.get(_IN_UNIT):
+        raise OutsideUnitOfWork(f"{what} needs a unit of work (bookings.db.unit_of_work)")
+
+
+class StaleEdit(Exception):
+    """Someone else saved the record since this form was opened; the message, for the
+    organiser, names the record (``what``)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"Someone else saved this {what} while you were editing it, so your changes "
+            "(below) were not saved. Open the page again to start from the saved version."
+        )
+
+
+class Versioned(Protocol):
+    """A record with a SQLAlchemy ``version_id_col`` named ``version``."""
+
+    version: int
+
+
+@contextmanager
+def saved_unless_stale(record: Versioned, version: int, what: str) -> Iterator[None]:
+    """Run an edit of ``record`` as a unit of work, unless someone else saved the record after
+    the form was opened at ``version``: then nothing is saved and ``StaleEdit`` is raised.
+
+    The comparison catches a form opened before a colleague's save; the mapper's version check
+    catches a save landing while this one is written (``StaleDataError`` at a flush, which any
+    query in the edit may cause).
+    """
+    if record.version != version:
+        raise StaleEdit(what)
+    try:
+        with unit_of_work():
+            yield
+    except StaleDataError:
+        raise StaleEdit(what) from None
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,7 +1,6 @@
 """Imports every model so that the metadata, Alembic and the shell see all tables."""
 
-from bookings.accounts.audit import AuditEntry
-from bookings.accounts.models import OrganiserUser, Role
+from bookings.accounts.models import AuditEntry, OrganiserUser, Role
 from bookings.booking.models import Booking, BookingStatus, Sector
 from bookings.events.manage_models import EventMessage
 from bookings.events.models import (

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.sql import Select
 
-from bookings.accounts import audit
+from bookings.accounts import service as accounts
 from bookings.accounts.models import OrganiserUser
 from bookings.booking.models import Booking
 from bookings.db import db, utcnow
@@ -142,7 +142,7 @@ def purge(
         f"Purged personal data from {bookings} bookings at {events} events that ended before "
         f"{format_date(before)}; deleted {messages} outbox messages"
     )
-    entry = audit.record(
+    entry = accounts.audit(
         "privacy.purge",
         "privacy",
         None,

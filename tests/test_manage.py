@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bookings.booking import service as booking_service
-from bookings.db import db, utcnow
+from bookings.db import StaleEdit, db, utcnow
 from bookings.events import manage_service
 from bookings.london import london_date, london_datetime, to_london
 from bookings.models import (
@@ -249,7 +249,7 @@ def test_a_save_landing_while_an_edit_is_written_is_a_stale_edit(app, make):
             .where(Event.id == event.id)
             .values(title="Saved by a colleague", version=version + 1)
         )
-    with pytest.raises(manage_service.StaleEdit):
+    with pytest.raises(StaleEdit):
         manage_service.update_event(
             event.id, _event_data(opened, title="My edit"), version, notify_delegates=False
         )
@@ -627,7 +627,7 @@ def test_a_session_saved_while_an_edit_is_written_is_a_stale_edit(app, make):
             .where(ProgrammeSlot.id == slot.id)
             .values(title="Saved by a colleague", version=version + 1)
         )
-    with pytest.raises(manage_service.StaleEdit):
+    with pytest.raises(StaleEdit):
         manage_service.update_slot(slot, _slot_data(slot, title="My edit"), version)
     db.session.expire_all()
     assert db.session.get(ProgrammeSlot, slot.id).title == "Saved by a colleague"

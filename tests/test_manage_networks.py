@@ -7,7 +7,7 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select, update
 
-from bookings.db import db
+from bookings.db import StaleEdit, db
 from bookings.london import london_datetime
 from bookings.models import Meeting, MeetingStatus, Network
 from bookings.networks import manage_service
@@ -204,7 +204,7 @@ def test_a_save_landing_while_an_edit_is_written_is_refused(app, make, model, ed
     # A colleague's save commits after this edit's check, before its write.
     with db.engine.begin() as colleague:
         colleague.execute(update(model).where(model.id == record.id).values(version=version + 1))
-    with pytest.raises(manage_service.StaleEdit):
+    with pytest.raises(StaleEdit):
         edit(record, version)
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).day == date(2030, 5, 8)

@@ -535,7 +535,7 @@ def test_purge_keeps_link_reminders_of_delegates_still_booked(app, make, sectors
 
 
 def test_purge_is_audited_and_logged(client, login, make, sectors, caplog):
-    from bookings.accounts.audit import AuditEntry
+    from bookings.accounts.models import AuditEntry
 
     event = make.event(starts_at=past(date(2006, 12, 15)))
     add_bookings(event, sectors["Health"], 2, attended=True)

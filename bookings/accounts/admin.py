@@ -8,14 +8,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from bookings.accounts import audit, roles
 from bookings.accounts import sectors as sector_service
 from bookings.accounts import service as accounts
 from bookings.accounts.models import Role
-from bookings.events.forms import ActionForm, choices
+from bookings.web.console import guard
+from bookings.web.forms import ButtonForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/manage/admin")
-roles.guard(bp, Role.admin)
+guard(bp, Role.admin)
 
 ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
 
@@ -99,7 +99,7 @@ def _sectors_page(
         "manage/sectors.html",
         rows=sector_service.sectors_with_use(),
         form=form,
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         failed=failed,
         failed_id=failed_id,
     ), status
@@ -124,7 +124,7 @@ def sector_action(sector_id: int, action: str):
     if action not in ("rename", "up", "down", "retire", "restore", "delete"):
         abort(404)
     renaming = action == "rename"
-    form = SectorForm() if renaming else ActionForm()
+    form = SectorForm() if renaming else ButtonForm()
     if renaming:
         form.name.id = f"name-{sector_id}"
     if form.validate_on_submit():
@@ -249,7 +249,7 @@ def audit_log():
     kind = request.args.get("type") or None
     return render_template(
         "manage/audit.html",
-        entries=audit.recent(300, target_type=kind),
+        entries=accounts.recent_activity(300, target_type=kind),
         kind=kind,
         kinds=("event", "network", "sector", "organiser"),
     )

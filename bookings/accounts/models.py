@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bookings.db import UTCDateTime, db, string_enum, utcnow
@@ -47,3 +48,29 @@ class OrganiserUser(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+# Entries name delegates only by booking reference, so the log holds no personal data that the
+# privacy purge would have to chase.
+class AuditEntry(db.Model):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisers.id", ondelete="SET NULL"), index=True
+    )
+    # Kept apart from the account so the entry still says who after an account is removed.
+    user_email: Mapped[str] = mapped_column(String(254), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int | None] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    changes_json: Mapped[str] = mapped_column(Text, default="{}")
+
+    user: Mapped[OrganiserUser | None] = relationship()
+
+    @property
+    def changes(self) -> dict[str, list[str]]:
+        """Field name to [before, after], as text."""
+        return json.loads(self.changes_json or "{}")

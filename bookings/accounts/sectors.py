@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bookings.accounts import audit
+from bookings.accounts import service as accounts
 from bookings.booking.models import Booking, Sector
 from bookings.db import db
 from bookings.stats.models import RecordedSectorFigure
@@ -59,7 +59,7 @@ def add(name: str) -> Sector:
     sector = Sector(name=name, position=last + 1)
     db.session.add(sector)
     db.session.flush()
-    audit.record("sector.create", "sector", sector.id, f"Added sector {name}")
+    accounts.audit("sector.create", "sector", sector.id, f"Added sector {name}")
     db.session.commit()
     return sector
 
@@ -75,7 +75,7 @@ def rename(sector_id: int, name: str) -> Sector:
     sector = _get(sector_id)
     name = _clean(name)
     _name_free(name, exclude_id=sector.id)
-    audit.record(
+    accounts.audit(
         "sector.rename",
         "sector",
         sector.id,
@@ -91,7 +91,7 @@ def set_retired(sector_id: int, retired: bool) -> Sector:
     sector = _get(sector_id)
     if sector.retired != retired:
         sector.retired = retired
-        audit.record(
+        accounts.audit(
             "sector.retire" if retired else "sector.restore",
             "sector",
             sector.id,
@@ -113,7 +113,7 @@ def move(sector_id: int, step: int) -> None:
         ordered[index], ordered[other] = ordered[other], ordered[index]
         for position, sector in enumerate(ordered, start=1):
             sector.position = position
-        audit.record(
+        accounts.audit(
             "sector.move",
             "sector",
             sector_id,
@@ -130,6 +130,6 @@ def delete(sector_id: int) -> None:
             f"{sector.name} is used by {used} bookings or recorded figures, so it cannot be "
             "deleted. Retire it instead: it stays in the statistics but leaves the form."
         )
-    audit.record("sector.delete", "sector", sector.id, f"Deleted sector {sector.name}")
+    accounts.audit("sector.delete", "sector", sector.id, f"Deleted sector {sector.name}")
     db.session.delete(sector)
     db.session.commit()

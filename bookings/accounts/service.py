@@ -1,12 +1,18 @@
-"""Organiser accounts: creation and password checks."""
+"""Organiser accounts (creation, passwords, the signed-in user) and the console's audit log:
+who changed what, when, with key fields before and after."""
 
 from __future__ import annotations
 
+import hmac
+import json
+from datetime import date, datetime
+from typing import Any
+
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from bookings.accounts import audit
-from bookings.accounts.models import OrganiserUser, Role
+from bookings.accounts.models import AuditEntry, OrganiserUser, Role
 from bookings.db import db
 
 # Checked when the address is unknown, so a wrong address costs as long as a wrong password.
@@ -50,7 +56,7 @@ def create_organiser(
     db.session.add(user)
     db.session.flush()
     # In the same commit as the account: no account exists without its audit entry.
-    audit.record("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
+    audit("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
     db.session.commit()
     return user
 
@@ -64,19 +70,16 @@ def organisers() -> list[OrganiserUser]:
 
 def update_organiser(user_id: int, *, role: Role, active: bool, acting: OrganiserUser) -> None:
     """Admins change roles and lock accounts; never their own, so one admin always remains."""
-    from bookings.accounts import audit
 
     user = db.session.get(OrganiserUser, user_id)
     if user is None:
         raise LookupError(user_id)
     if user.id == acting.id and (role != user.role or not active):
         raise AccountError("You cannot change your own role or lock your own account.")
-    changes = audit.diff(
-        {"role": user.role, "active": user.active}, {"role": role, "active": active}
-    )
+    changes = diff({"role": user.role, "active": user.active}, {"role": role, "active": active})
     if changes:
         user.role, user.active = role, active
-        audit.record("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
+        audit("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
         db.session.commit()
 
 
@@ -94,18 +97,93 @@ def update_details(
     changed = []
     name = name.strip()
     if name != user.name:
-        audit.record(
+        audit(
             "organiser.update",
             "organiser",
             user.id,
             f"Renamed {user.email}",
-            audit.diff({"name": user.name}, {"name": name}),
+            diff({"name": user.name}, {"name": name}),
         )
         user.name = name
         changed.append("name")
     if password:
         user.set_password(password)
-        audit.record("organiser.password", "organiser", user.id, f"Reset {user.email}'s password")
+        audit("organiser.password", "organiser", user.id, f"Reset {user.email}'s password")
         changed.append("password")
     db.session.commit()
     return user, changed
+
+
+def load_user(user_id: str) -> OrganiserUser | None:
+    """The signed-in organiser of a session: none once the account is switched off or its
+    password changed (the session id carries a fingerprint of the password hash)."""
+    number, _, fingerprint = user_id.partition("-")
+    user = (
+        db.session.get(OrganiserUser, int(number))
+        if number.isascii() and number.isdigit()
+        else None
+    )
+    if user is None or not user.active:
+        return None
+    return user if hmac.compare_digest(fingerprint, user.password_fingerprint()) else None
+
+
+# ----------------------------------------------------------------------------- the audit log
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return str(value.value)
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[str]]:
+    """The fields whose text differs, as [before, after]."""
+    return {
+        key: [_text(before.get(key)), _text(after.get(key))]
+        for key in after
+        if _text(before.get(key)) != _text(after.get(key))
+    }
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in fields}
+
+
+def audit(
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    summary: str,
+    changes: dict[str, list[str]] | None = None,
+    user: OrganiserUser | None = None,
+) -> AuditEntry:
+    """Add an entry to the change's unit of work: it is committed with the change it records."""
+    if user is None and current_user and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    entry = AuditEntry(
+        user_id=user.id if user else None,
+        user_email=user.email if user else "",
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        summary=summary[:300],
+        changes_json=json.dumps(changes or {}, ensure_ascii=False),
+    )
+    db.session.add(entry)
+    return entry
+
+
+def recent_activity(
+    limit: int = 200, target_type: str | None = None, target_id: int | None = None
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if target_type:
+        query = query.where(AuditEntry.target_type == target_type)
+    if target_id is not None:
+        query = query.where(AuditEntry.target_id == target_id)
+    return list(db.session.scalars(query))

@@ -9,9 +9,10 @@ from flask_login import login_required, login_user, logout_user
 
 from bookings.accounts import service
 from bookings.accounts.forms import LoginForm
-from bookings.extensions import limiter
+from bookings.extensions import limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
+login_manager.user_loader(service.load_user)
 
 
 @bp.route("/login", methods=["GET", "POST"])

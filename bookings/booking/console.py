@@ -8,17 +8,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from bookings.accounts import roles
 from bookings.booking import service as booking_service
 from bookings.booking.forms import BookingForm
 from bookings.booking.models import BookingStatus
 from bookings.events import manage_delegates as service
 from bookings.events import manage_service
-from bookings.events.forms import ActionForm, choices
 from bookings.events.models import Event
+from bookings.web.console import guard
+from bookings.web.forms import ButtonForm, choices
 
 bp = Blueprint("console", __name__, url_prefix="/manage/events/<int:event_id>")
-roles.guard(bp)
+guard(bp)
 
 
 class OnBehalfForm(BookingForm):
@@ -102,7 +102,7 @@ def delegates(event_id: int):
         bookings=service.delegates(event.id, filters),
         positions=service.waiting_positions(event.id),
         availability=booking_service.availability(event),
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         query=request.args.to_dict(),
     )
 
@@ -166,7 +166,7 @@ def book(event_id: int):
 @bp.post("/delegates/<int:booking_id>/cancel")
 def cancel(event_id: int, booking_id: int):
     booking = _booking(event_id, booking_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     reference = booking.reference
     service.cancel(booking)
@@ -217,7 +217,7 @@ def check_in(event_id: int):
         bookings=service.delegates(event.id, service.Filters(q=q, status=BookingStatus.confirmed)),
         attended=attended,
         confirmed=confirmed,
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
     )
 
 
@@ -230,7 +230,7 @@ def _back_to_check_in(event_id: int, booking_id: int):
 @bp.post("/check-in/<int:booking_id>")
 def mark_attended(event_id: int, booking_id: int):
     booking = _booking(event_id, booking_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     try:
         service.check_in(booking)
@@ -244,7 +244,7 @@ def mark_attended(event_id: int, booking_id: int):
 @bp.post("/check-in/<int:booking_id>/undo")
 def undo_attended(event_id: int, booking_id: int):
     booking = _booking(event_id, booking_id)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     service.undo_check_in(booking)
     flash(f"Check-in undone for {booking.name}.")

@@ -13,7 +13,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -21,39 +20,11 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from bookings.events.models import Event, EventKind, ProgrammeSlot, SlotKind
 from bookings.london import NonexistentLocalTime, london_datetime, to_london
-
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-
-
-def blank(value: str | None) -> str:
-    """Missing text is empty text, never None."""
-    return value or ""
-
-
-def choices(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _required(label: str, maximum: int, message: str) -> StringField:
-    return StringField(
-        label,
-        validators=[
-            DataRequired(message=message),
-            Length(max=maximum, message=f"Please use at most {maximum} characters."),
-        ],
-        filters=[blank],
-    )
-
-
-def _optional(label: str, maximum: int, area: bool = False) -> StringField | TextAreaField:
-    validators = [Length(max=maximum, message=f"Please use at most {maximum} characters.")]
-    field = TextAreaField if area else StringField
-    return field(label, validators=validators, filters=[blank])
+from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, blank, choices, text_field
 
 
 def london_instant(field, day: date | None, at: time | None) -> datetime | None:
@@ -76,23 +47,8 @@ def _local_instant(field: DateTimeLocalField) -> datetime | None:
     return london_instant(field, field.data.date(), field.data.time())
 
 
-class EditsSavedRecord:
-    """Mixin for a form that edits a saved record: the record's ``version`` when the form was
-    opened travels in a hidden field, so a save made meanwhile refuses this one
-    (``manage_service.saved_unless_stale``)."""
-
-    version = HiddenField()
-
-    def opened_version(self) -> int:
-        """The version the form was opened at; 0, always stale, when missing or mangled."""
-        try:
-            return int(self.version.data or 0)
-        except ValueError:
-            return 0
-
-
 class EventForm(EditsSavedRecord, FlaskForm):
-    title = _required("Title", 200, "Enter the event's title.")
+    title = text_field("Title", 200, required="Enter the event's title.")
     slug = StringField(
         "Web address name",
         filters=[blank],
@@ -107,17 +63,17 @@ class EventForm(EditsSavedRecord, FlaskForm):
         choices=choices((kind.value, kind.label) for kind in EventKind),
         validators=[InputRequired()],
     )
-    summary = _optional("Summary", 500)
-    description = _optional("Description", 20_000, area=True)
-    notes = _optional("Good to know", 300)
+    summary = text_field("Summary", 500)
+    description = text_field("Description", 20_000, area=True)
+    notes = text_field("Good to know", 300)
     start_date = DateField("Date", validators=[InputRequired(message="Enter the date.")])
     start_time = TimeField("Starts at", validators=[InputRequired(message="Enter the start time.")])
     end_date = DateField("Ends on another day", validators=[Optional()])
     end_time = TimeField("Ends at", validators=[InputRequired(message="Enter the end time.")])
     venue = SelectField("Venue", coerce=int)
-    new_venue_name = _optional("Or a new venue: name", 200)
-    new_venue_address = _optional("New venue: address", 500)
-    new_venue_postcode = _optional("New venue: postcode", 12)
+    new_venue_name = text_field("Or a new venue: name", 200)
+    new_venue_address = text_field("New venue: address", 500)
+    new_venue_postcode = text_field("New venue: postcode", 12)
     capacity = IntegerField(
         "Places",
         validators=[
@@ -131,7 +87,7 @@ class EventForm(EditsSavedRecord, FlaskForm):
     booking_closes_at = DateTimeLocalField(
         "Booking closes", format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
-    series = _optional("Series", 200)
+    series = text_field("Series", 200)
     host_network = SelectField("Hosted by", coerce=int)
     notify_delegates = BooleanField(
         "If the time or venue changes, e-mail the delegates the change with the new calendar file",
@@ -216,7 +172,7 @@ class CancelEventForm(FlaskForm):
 
 
 class DuplicateForm(FlaskForm):
-    title = _required("Title of the new event", 200, "Enter the new event's title.")
+    title = text_field("Title of the new event", 200, required="Enter the new event's title.")
     weeks = IntegerField(
         "Move the dates by (weeks)",
         default=52,
@@ -227,10 +183,6 @@ class DuplicateForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A CSRF-protected button."""
-
-
 class SlotForm(EditsSavedRecord, FlaskForm):
     day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
     start_time = TimeField("Starts at", validators=[InputRequired(message="Enter the start time.")])
@@ -238,9 +190,9 @@ class SlotForm(EditsSavedRecord, FlaskForm):
     kind = SelectField(
         "Kind", choices=choices((kind.value, kind.value.title()) for kind in SlotKind)
     )
-    title = _required("Title", 300, "Enter the session's title.")
-    description = _optional("Description", 5000, area=True)
-    room = _optional("Room", 120)
+    title = text_field("Title", 300, required="Enter the session's title.")
+    description = text_field("Description", 5000, area=True)
+    room = text_field("Room", 120)
     capacity = IntegerField(
         "Places in this session",
         validators=[Optional(), NumberRange(min=1, max=100_000, message="Enter 1 or more.")],
@@ -302,7 +254,7 @@ AUDIENCES = [
 
 class MessageForm(FlaskForm):
     audience = RadioField("Send to", choices=choices(AUDIENCES), default="confirmed")
-    subject = _required("Subject", 150, "Enter a subject.")
+    subject = text_field("Subject", 150, required="Enter a subject.")
     body = TextAreaField(
         "Message",
         validators=[

@@ -2,7 +2,7 @@
 
 Delegates and check-in live in ``bookings.booking.console``, networks in
 ``bookings.networks.manage``, accounts, sectors and the audit log in ``bookings.accounts.admin``.
-Every route needs a logged-in organiser (``roles.guard``).
+Every route needs a logged-in organiser (``bookings.web.console.guard``).
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bookings.accounts import audit, roles
+from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
-from bookings.db import utcnow
+from bookings.db import StaleEdit, utcnow
 from bookings.events import manage_service as service
 from bookings.events import messages
 from bookings.events.forms import (
-    ActionForm,
     CancelEventForm,
     CapacityForm,
     DuplicateForm,
@@ -26,14 +25,11 @@ from bookings.events.forms import (
 )
 from bookings.events.models import Event, EventKind, SlotKind
 from bookings.london import london_date
+from bookings.web.console import guard
+from bookings.web.forms import ButtonForm
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
-roles.guard(bp)
-
-
-@bp.app_errorhandler(403)
-def forbidden(_error):
-    return render_template("manage/403.html"), 403
+guard(bp)
 
 
 def _event_or_404(event_id: int) -> Event:
@@ -56,7 +52,7 @@ def dashboard():
         events=events,
         availability=booking_service.availability_for(events),
         days_to_go={event.id: (london_date(event.starts_at) - today).days for event in events},
-        activity=audit.recent(12),
+        activity=accounts.recent_activity(12),
     )
 
 
@@ -129,7 +125,7 @@ def edit_event(event_id: int):
                 form.opened_version(),
                 notify_delegates=form.notify_delegates.data,
             )
-        except (service.StaleEdit, service.EventChangeRefused) as refusal:
+        except (StaleEdit, service.EventChangeRefused) as refusal:
             form.form_errors.append(str(refusal))
         else:
             flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
@@ -145,9 +141,9 @@ def event(event_id: int):
         event=event,
         availability=booking_service.availability(event),
         capacity_form=CapacityForm(capacity=event.capacity),
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         messages=messages.for_event(event.id),
-        history=audit.recent(20, target_type="event", target_id=event.id),
+        history=accounts.recent_activity(20, target_type="event", target_id=event.id),
     )
 
 
@@ -162,7 +158,7 @@ def unpublish(event_id: int):
 
 
 def _status_change(event_id: int, change, message: str):
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     try:
         change(event_id)
@@ -193,9 +189,9 @@ def capacity(event_id: int):
         event=event,
         availability=booking_service.availability(event),
         capacity_form=form,
-        action_form=ActionForm(),
+        action_form=ButtonForm(),
         messages=messages.for_event(event.id),
-        history=audit.recent(20, target_type="event", target_id=event.id),
+        history=accounts.recent_activity(20, target_type="event", target_id=event.id),
     ), 400
 
 
@@ -271,7 +267,7 @@ def programme(event_id: int):
             flash(f"Added to the programme: {slot.title}.")
             return redirect(url_for("manage.programme", event_id=event_id))
     return render_template(
-        "manage/programme.html", event=event, form=form, action_form=ActionForm()
+        "manage/programme.html", event=event, form=form, action_form=ButtonForm()
     ), _status(form)
 
 
@@ -287,7 +283,7 @@ def edit_slot(event_id: int, slot_id: int):
     elif form.validate_on_submit():
         try:
             service.update_slot(slot, _slot_data(form), form.opened_version())
-        except service.StaleEdit as stale:
+        except StaleEdit as stale:
             form.form_errors.append(str(stale))
         except service.SlotRefused as refusal:
             form.show_refusal(refusal.problems)
@@ -304,7 +300,7 @@ def delete_slot(event_id: int, slot_id: int):
     slot = service.slot(event_id, slot_id)
     if slot is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
+    if not ButtonForm().validate_on_submit():
         abort(400)
     title = slot.title
     service.delete_slot(slot)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from bookings.accounts import audit
+from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus, Sector
 from bookings.db import db
@@ -153,7 +153,7 @@ def book_on_behalf(event_id: int, details: booking_service.DelegateDetails) -> B
     """The public form's rules and e-mails, for a delegate who phoned."""
 
     def audited(booking: Booking) -> None:
-        audit.record(
+        accounts.audit(
             "booking.create",
             "event",
             event_id,
@@ -164,7 +164,7 @@ def book_on_behalf(event_id: int, details: booking_service.DelegateDetails) -> B
 
 
 def cancel(booking: Booking) -> Booking:
-    audit.record(
+    accounts.audit(
         "booking.cancel",
         "event",
         booking.event_id,
@@ -177,7 +177,7 @@ def cancel(booking: Booking) -> Booking:
 def override(booking: Booking, reason: str) -> bool:
     """A waitlisted delegate gets a place now; who and why go to the audit log. Returns
     whether capacity grew by one to make room."""
-    audit.record(
+    accounts.audit(
         "booking.override",
         "event",
         booking.event_id,
@@ -187,7 +187,7 @@ def override(booking: Booking, reason: str) -> bool:
     _, raised = booking_service.confirm_with_override(booking.id)
     if raised:
         event = db.session.get(Event, booking.event_id)
-        audit.record(
+        accounts.audit(
             "event.capacity",
             "event",
             booking.event_id,
@@ -200,7 +200,7 @@ def override(booking: Booking, reason: str) -> bool:
 
 def check_in(booking: Booking) -> None:
     if booking.attended_at is None and booking.status == BookingStatus.confirmed:
-        audit.record(
+        accounts.audit(
             "booking.check_in", "event", booking.event_id, f"Checked in {booking.reference}"
         )
     booking_service.check_in(booking.id)
@@ -209,7 +209,7 @@ def check_in(booking: Booking) -> None:
 
 def undo_check_in(booking: Booking) -> None:
     if booking.attended_at is not None:
-        audit.record(
+        accounts.audit(
             "booking.undo_check_in",
             "event",
             booking.event_id,

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from bookings import london
-from bookings.accounts import audit
+from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
-from bookings.db import db, utcnow
+from bookings.db import db, saved_unless_stale, utcnow
 from bookings.events import service as event_service
 from bookings.events.models import (
     Event,
@@ -50,42 +46,6 @@ AUDITED_FIELDS = (
     "booking_closes_at",
 )
 ACTIVE = (BookingStatus.confirmed, BookingStatus.waitlisted)
-
-
-class StaleEdit(Exception):
-    """Someone else saved the record since this form was opened; the message, for the
-    organiser, names the record (``what``)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(
-            f"Someone else saved this {what} while you were editing it, so your changes "
-            "(below) were not saved. Open the page again to start from the saved version."
-        )
-
-
-class Versioned(Protocol):
-    """A record with a SQLAlchemy ``version_id_col`` named ``version``."""
-
-    version: int
-
-
-@contextmanager
-def saved_unless_stale(record: Versioned, version: int, what: str) -> Iterator[None]:
-    """Run an edit of ``record`` and commit it, unless someone else saved the record after
-    the form was opened at ``version``: then nothing is saved and ``StaleEdit`` is raised.
-
-    The comparison catches a form opened before a colleague's save; the mapper's version check
-    catches a save landing while this one is written (``StaleDataError`` at a flush, which any
-    query in the edit may cause).
-    """
-    if record.version != version:
-        raise StaleEdit(what)
-    try:
-        yield
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise StaleEdit(what) from None
 
 
 class EventChangeRefused(ValueError):
@@ -253,12 +213,12 @@ def create_event(data: EventData) -> Event:
     event.capacity = data.capacity
     db.session.add(event)
     db.session.flush()
-    audit.record(
+    accounts.audit(
         "event.create",
         "event",
         event.id,
         f"Created draft {event.title}",
-        audit.diff({}, audit.snapshot(event, AUDITED_FIELDS)),
+        accounts.diff({}, accounts.snapshot(event, AUDITED_FIELDS)),
     )
     db.session.commit()
     return event
@@ -283,7 +243,7 @@ def update_event(
 
 
 def _save_edit(event: Event, data: EventData, notify_delegates: bool) -> int:
-    before = audit.snapshot(event, AUDITED_FIELDS)
+    before = accounts.snapshot(event, AUDITED_FIELDS)
     _apply(event, data)
     if data.slug and data.slug != event.slug:
         if unique_slug(data.slug, exclude_id=event.id) != data.slug:
@@ -303,12 +263,12 @@ def _save_edit(event: Event, data: EventData, notify_delegates: bool) -> int:
         summary += f"; moved {moved_slots} programme sessions with it"
     if told:
         summary += f"; told {told} delegates of the change"
-    audit.record(
+    accounts.audit(
         "event.update",
         "event",
         event.id,
         summary,
-        audit.diff(before, audit.snapshot(event, AUDITED_FIELDS)),
+        accounts.diff(before, accounts.snapshot(event, AUDITED_FIELDS)),
     )
     return told
 
@@ -352,7 +312,7 @@ def publish(event_id: int) -> Event:
     if event.status != EventStatus.draft:
         raise EventChangeRefused("Only a draft can be published.")
     event.status = EventStatus.published
-    audit.record(
+    accounts.audit(
         "event.publish",
         "event",
         event.id,
@@ -382,7 +342,7 @@ def unpublish(event_id: int) -> Event:
             "Cancel it instead: they will be told."
         )
     event.status = EventStatus.draft
-    audit.record(
+    accounts.audit(
         "event.unpublish",
         "event",
         event.id,
@@ -402,7 +362,7 @@ def cancel_event(event_id: int, reason: str) -> int:
     if refusal:
         raise EventChangeRefused(refusal)
     # Pending in the session, so the booking service's commit records it with the change.
-    audit.record(
+    accounts.audit(
         "event.cancel",
         "event",
         event.id,
@@ -419,7 +379,7 @@ def change_capacity(event_id: int, capacity: int) -> list[Booking]:
     if event is None:
         raise LookupError(event_id)
     before = event.capacity
-    audit.record(
+    accounts.audit(
         "event.capacity",
         "event",
         event.id,
@@ -485,7 +445,7 @@ def duplicate_event(event_id: int, title: str, weeks: int) -> Event:
         )
     db.session.add(copy)
     db.session.flush()
-    audit.record(
+    accounts.audit(
         "event.duplicate",
         "event",
         copy.id,
@@ -603,7 +563,7 @@ def add_slot(event_id: int, data: SlotData) -> ProgrammeSlot:
     _apply_slot(slot, data)
     db.session.add(slot)
     db.session.flush()
-    audit.record("slot.create", "event", event_id, f"Added {slot.title} to the programme")
+    accounts.audit("slot.create", "event", event_id, f"Added {slot.title} to the programme")
     db.session.commit()
     return slot
 
@@ -619,19 +579,21 @@ def update_slot(slot: ProgrammeSlot, data: SlotData, version: int) -> None:
     when it does not fit the event or its room is taken."""
     with saved_unless_stale(slot, version, "session"):
         _check_slot(slot.event, data, slot.id)
-        before = audit.snapshot(slot, SLOT_FIELDS)
+        before = accounts.snapshot(slot, SLOT_FIELDS)
         _apply_slot(slot, data)
-        audit.record(
+        accounts.audit(
             "slot.update",
             "event",
             slot.event_id,
             f"Edited {slot.title} in the programme",
-            audit.diff(before, audit.snapshot(slot, SLOT_FIELDS)),
+            accounts.diff(before, accounts.snapshot(slot, SLOT_FIELDS)),
         )
 
 
 def delete_slot(slot: ProgrammeSlot) -> None:
-    audit.record("slot.delete", "event", slot.event_id, f"Removed {slot.title} from the programme")
+    accounts.audit(
+        "slot.delete", "event", slot.event_id, f"Removed {slot.title} from the programme"
+    )
     # A deleted row leaves no newer updated_at behind: the event's own one moves instead, by
     # a plain UPDATE, so an organiser editing the event is not told someone else saved it.
     db.session.execute(update(Event).where(Event.id == slot.event_id).values(updated_at=utcnow()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bookings.accounts import audit
+from bookings.accounts import service as accounts
 from bookings.booking.models import BookingStatus
 from bookings.booking.service import manage_token
 from bookings.db import db
@@ -44,7 +44,7 @@ def send(event_id: int, audience: str, subject: str, body: str, sent_by: str) ->
         sent_by=sent_by,
     )
     db.session.add(message)
-    audit.record(
+    accounts.audit(
         "event.message",
         "event",
         event_id,

@@ -14,9 +14,9 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
 
-from bookings.events.forms import SLUG_PATTERN, EditsSavedRecord, blank, choices
 from bookings.networks.manage_service import NETWORK_FIELDS
 from bookings.networks.models import MeetingStatus
+from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, choices, text_field
 
 STATUS_CHOICES = [
     (MeetingStatus.confirmed.value, "Confirmed"),
@@ -26,14 +26,8 @@ STATUS_CHOICES = [
 ]
 
 
-def _text(label: str, maximum: int, *, required: str = "", area: bool = False):
-    validators = [Length(max=maximum, message=f"Please use at most {maximum} characters.")]
-    validators.insert(0, DataRequired(message=required) if required else Optional())
-    return (TextAreaField if area else StringField)(label, validators=validators, filters=[blank])
-
-
 class NetworkForm(EditsSavedRecord, FlaskForm):
-    name = _text("Name", 200, required="Enter the network's name.")
+    name = text_field("Name", 200, required="Enter the network's name.")
     slug = StringField(
         "Web address name",
         validators=[
@@ -42,9 +36,9 @@ class NetworkForm(EditsSavedRecord, FlaskForm):
             Regexp(SLUG_PATTERN, message="Use lower-case letters, digits and single hyphens."),
         ],
     )
-    chair = _text("Chair", 200)
-    chair_organisation = _text("Chair's organisation", 200)
-    contact_name = _text("Contact name", 200)
+    chair = text_field("Chair", 200)
+    chair_organisation = text_field("Chair's organisation", 200)
+    contact_name = text_field("Contact name", 200)
     contact_email = EmailField(
         "Contact e-mail",
         validators=[
@@ -53,8 +47,8 @@ class NetworkForm(EditsSavedRecord, FlaskForm):
             Email(message="Enter an address like name@example.org.", check_deliverability=False),
         ],
     )
-    remit = _text("Remit", 10_000, area=True)
-    membership = _text("Membership", 10_000, area=True)
+    remit = text_field("Remit", 10_000, area=True)
+    membership = text_field("Membership", 10_000, area=True)
     papers_url = URLField(
         "Papers link",
         validators=[
@@ -63,7 +57,7 @@ class NetworkForm(EditsSavedRecord, FlaskForm):
             URL(message="Enter a full web address starting https://"),
         ],
     )
-    default_location = _text("Usual meeting place", 300)
+    default_location = text_field("Usual meeting place", 300)
 
     def values(self) -> dict[str, str]:
         return {name: (getattr(self, name).data or "") for name in NETWORK_FIELDS}
@@ -74,8 +68,8 @@ class MeetingForm(EditsSavedRecord, FlaskForm):
     start_time = TimeField("Starts at", validators=[Optional()])
     end_time = TimeField("Ends at", validators=[Optional()])
     status = SelectField("Status", choices=choices(STATUS_CHOICES), default="confirmed")
-    location = _text("Place", 300)
-    note = _text("Note", 300)
+    location = text_field("Place", 300)
+    note = text_field("Note", 300)
 
 
 class PasteMeetingsForm(FlaskForm):
@@ -88,4 +82,4 @@ class PasteMeetingsForm(FlaskForm):
     )
     start_time = TimeField("Usual start time", validators=[Optional()])
     end_time = TimeField("Usual end time", validators=[Optional()])
-    location = _text("Usual place", 300)
+    location = text_field("Usual place", 300)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bookings.accounts import roles
+from bookings.db import StaleEdit
 from bookings.networks import manage_service as service
 from bookings.networks.forms import MeetingForm, NetworkForm, PasteMeetingsForm
 from bookings.networks.models import MeetingStatus, Network
 from bookings.networks.service import networks as all_networks
+from bookings.web.console import guard
 
 bp = Blueprint("manage_networks", __name__, url_prefix="/manage/networks")
-roles.guard(bp)
+guard(bp)
 
 
 def _network(network_id: int) -> Network:
@@ -60,7 +61,7 @@ def edit(network_id: int):
         else:
             try:
                 service.update_network(network, form.values(), form.opened_version())
-            except service.StaleEdit as stale:
+            except StaleEdit as stale:
                 form.form_errors.append(str(stale))
             else:
                 flash("Network saved.")
@@ -139,7 +140,7 @@ def edit_meeting(network_id: int, meeting_id: int):
     elif form.validate_on_submit():
         try:
             service.update_meeting(meeting, _meeting_data(form), form.opened_version())
-        except (service.StaleEdit, service.MeetingError) as problem:
+        except (StaleEdit, service.MeetingError) as problem:
             form.form_errors.append(str(problem))
         else:
             flash("Meeting saved.")

@@ -13,12 +13,8 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bookings.accounts import audit
-from bookings.db import db, utcnow
-
-# One stale-edit rule for the console: the views here catch ``service.StaleEdit`` too.
-from bookings.events.manage_service import StaleEdit as StaleEdit
-from bookings.events.manage_service import saved_unless_stale
+from bookings.accounts import service as accounts
+from bookings.db import db, saved_unless_stale, utcnow
 from bookings.london import NonexistentLocalTime, london_datetime, to_london
 from bookings.networks.models import Meeting, MeetingStatus, Network
 
@@ -67,7 +63,7 @@ def create_network(values: dict[str, str]) -> Network:
 def update_network(network: Network, values: dict[str, str], version: int) -> None:
     """Save an edit unless someone else saved the network first (``StaleEdit``)."""
     with saved_unless_stale(network, version, "network"):
-        _write_network(network, values, audit.snapshot(network, NETWORK_FIELDS))
+        _write_network(network, values, accounts.snapshot(network, NETWORK_FIELDS))
 
 
 def _write_network(network: Network, values: dict[str, str], before: dict) -> None:
@@ -80,12 +76,12 @@ def _write_network(network: Network, values: dict[str, str], before: dict) -> No
     if not creating and any(before[f] != getattr(network, f) for f in FEED_NETWORK_FIELDS):
         for meeting in network.meetings:
             meeting.sequence = (meeting.sequence or 0) + 1
-    audit.record(
+    accounts.audit(
         "network.create" if creating else "network.update",
         "network",
         network.id,
         f"{'Added' if creating else 'Edited'} network {network.name}",
-        audit.diff(before, audit.snapshot(network, NETWORK_FIELDS)),
+        accounts.diff(before, accounts.snapshot(network, NETWORK_FIELDS)),
     )
 
 
@@ -137,7 +133,7 @@ def add_meetings(network: Network, items: list[MeetingData]) -> list[Meeting]:
     network.meetings.extend(meetings)
     db.session.flush()
     days = ", ".join(str(m.day) if m.day else "tbc" for m in meetings)
-    audit.record(
+    accounts.audit(
         "meeting.create", "network", network.id, f"Added meetings of {network.name}: {days}"
     )
     db.session.commit()
@@ -154,14 +150,14 @@ def update_meeting(meeting: Meeting, data: MeetingData, version: int) -> None:
     """Save an edit unless someone else saved the meeting first (``StaleEdit``);
     ``MeetingError`` when it cannot be saved as given."""
     with saved_unless_stale(meeting, version, "meeting"):
-        before = audit.snapshot(meeting, MEETING_FIELDS)
+        before = accounts.snapshot(meeting, MEETING_FIELDS)
         _apply_meeting(meeting, data)
-        audit.record(
+        accounts.audit(
             "meeting.update",
             "network",
             meeting.network_id,
             f"Edited the {meeting.day or 'tbc'} meeting of {meeting.network.name}",
-            audit.diff(before, audit.snapshot(meeting, MEETING_FIELDS)),
+            accounts.diff(before, accounts.snapshot(meeting, MEETING_FIELDS)),
         )
 
 

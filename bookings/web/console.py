@@ -1,4 +1,4 @@
-"""Role checks for the console: one guard per blueprint, so no route can forget it."""
+"""The console guard: every console blueprint calls ``guard`` once, so no route can forget it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def has_role(role: Role) -> bool:
 
 
 def guard(bp: Blueprint, role: Role = Role.organiser) -> None:
-    """Every request to ``bp`` needs a logged-in user with at least ``role``."""
+    """Every request to ``bp`` needs a signed-in organiser with at least ``role``: strangers go
+    to the sign-in page, organisers without the role get the 403 page."""
 
     @bp.before_request
     def _check_role():
