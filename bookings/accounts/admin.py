@@ -14,7 +14,7 @@ from bookings.accounts.models import Role
 from bookings.web.console import guard
 from bookings.web.forms import ButtonForm, choices
 
-bp = Blueprint("admin", __name__, url_prefix="/manage/admin")
+bp = Blueprint("accounts_manage", __name__, url_prefix="/manage/admin")
 guard(bp, Role.admin)
 
 ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
@@ -96,7 +96,7 @@ def _sectors_page(
     """The list; ``failed`` is a row's form that was refused, shown at the top and, for a
     rename, next to that row's name."""
     return render_template(
-        "manage/sectors.html",
+        "booking/manage/sectors.html",
         rows=sector_service.sectors_with_use(),
         form=form,
         action_form=ButtonForm(),
@@ -115,7 +115,7 @@ def add_sector():
             form.name.errors.append(str(problem))
         else:
             flash(f"Sector added: {sector.name}.")
-            return redirect(url_for("admin.sectors"))
+            return redirect(url_for("accounts_manage.sectors"))
     return _sectors_page(form, 400)
 
 
@@ -142,11 +142,11 @@ def sector_action(sector_id: int, action: str):
         except sector_service.SectorError as problem:
             if not renaming:
                 flash(str(problem), "error")
-                return redirect(url_for("admin.sectors"))
+                return redirect(url_for("accounts_manage.sectors"))
             form.name.errors.append(str(problem))
         else:
             flash("Sector list saved.")
-            return redirect(url_for("admin.sectors"))
+            return redirect(url_for("accounts_manage.sectors"))
     return _sectors_page(SectorForm(formdata=None), 400, failed=form, failed_id=sector_id)
 
 
@@ -170,7 +170,7 @@ def _organisers_page(
     if isinstance(failed, DetailsForm):
         details[failed_id] = failed
     return render_template(
-        "manage/organisers.html",
+        "accounts/manage/organisers.html",
         users=users,
         form=form,
         details=details,
@@ -192,7 +192,7 @@ def organisers():
             form.email.errors.append(str(problem))
         else:
             flash(f"Account made for {user.email}. Give them the first password in person.")
-            return redirect(url_for("admin.organisers"))
+            return redirect(url_for("accounts_manage.organisers"))
     return _organisers_page(form, 400 if request.method == "POST" else 200)
 
 
@@ -214,7 +214,7 @@ def update_organiser(user_id: int):
             form.form_errors.append(str(problem))
         else:
             flash("Account saved.")
-            return redirect(url_for("admin.organisers"))
+            return redirect(url_for("accounts_manage.organisers"))
     return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
 
 
@@ -237,7 +237,7 @@ def update_details(user_id: int):
                 flash(f"Saved. Give {user.email} the new first password in person.")
             else:
                 flash(f"Saved the new name of {user.email}.")
-            return redirect(url_for("admin.organisers"))
+            return redirect(url_for("accounts_manage.organisers"))
     return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
 
 
@@ -248,7 +248,7 @@ def update_details(user_id: int):
 def audit_log():
     kind = request.args.get("type") or None
     return render_template(
-        "manage/audit.html",
+        "accounts/manage/audit.html",
         entries=accounts.recent_activity(300, target_type=kind),
         kind=kind,
         kinds=("event", "network", "sector", "organiser"),

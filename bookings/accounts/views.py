@@ -52,4 +52,4 @@ def _safe_next(target: str | None) -> str:
             and not target.startswith("//")
         ):
             return target
-    return url_for("manage.dashboard")
+    return url_for("events_manage.dashboard")

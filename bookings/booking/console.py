@@ -17,7 +17,7 @@ from bookings.events.models import Event
 from bookings.web.console import guard
 from bookings.web.forms import ButtonForm, choices
 
-bp = Blueprint("console", __name__, url_prefix="/manage/events/<int:event_id>")
+bp = Blueprint("booking_manage", __name__, url_prefix="/manage/events/<int:event_id>")
 guard(bp)
 
 
@@ -96,7 +96,7 @@ def delegates(event_id: int):
     event = _event(event_id)
     form, filters = _filters()
     return render_template(
-        "manage/delegates.html",
+        "booking/manage/delegates.html",
         event=event,
         form=form,
         bookings=service.delegates(event.id, filters),
@@ -126,12 +126,12 @@ def _confirmed_sheet(event_id: int, template: str) -> str:
 
 @bp.get("/delegates/print")
 def delegates_print(event_id: int):
-    return _confirmed_sheet(event_id, "manage/delegates_print.html")
+    return _confirmed_sheet(event_id, "booking/manage/delegates_print.html")
 
 
 @bp.get("/badges")
 def badges(event_id: int):
-    return _confirmed_sheet(event_id, "manage/badges.html")
+    return _confirmed_sheet(event_id, "booking/manage/badges.html")
 
 
 @bp.route("/delegates/new", methods=["GET", "POST"])
@@ -153,10 +153,10 @@ def book(event_id: int):
                 else ("a place on the waiting list")
             )
             flash(f"Booked {where}; reference {booking.reference}. The delegate has been e-mailed.")
-            return redirect(url_for("console.delegates", event_id=event_id))
+            return redirect(url_for("booking_manage.delegates", event_id=event_id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "manage/book.html",
+        "booking/manage/book.html",
         event=event,
         form=form,
         availability=booking_service.availability(event),
@@ -171,7 +171,7 @@ def cancel(event_id: int, booking_id: int):
     reference = booking.reference
     service.cancel(booking)
     flash(f"Booking {reference} cancelled; the delegate has been e-mailed.")
-    return redirect(url_for("console.delegates", event_id=event_id))
+    return redirect(url_for("booking_manage.delegates", event_id=event_id))
 
 
 @bp.route("/delegates/<int:booking_id>/override", methods=["GET", "POST"])
@@ -181,7 +181,7 @@ def override(event_id: int, booking_id: int):
     form = OverrideForm()
     if booking.status != BookingStatus.waitlisted:
         flash("This delegate is not on the waiting list.", "error")
-        return redirect(url_for("console.delegates", event_id=event_id))
+        return redirect(url_for("booking_manage.delegates", event_id=event_id))
     if form.validate_on_submit():
         try:
             raised = service.override(booking, form.reason.data)
@@ -190,10 +190,10 @@ def override(event_id: int, booking_id: int):
         else:
             extra = " Places were raised by one to make room." if raised else ""
             flash(f"{booking.reference} now has a confirmed place and has been e-mailed.{extra}")
-        return redirect(url_for("console.delegates", event_id=event_id))
+        return redirect(url_for("booking_manage.delegates", event_id=event_id))
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "manage/override.html",
+        "booking/manage/override.html",
         event=event,
         booking=booking,
         form=form,
@@ -211,7 +211,7 @@ def check_in(event_id: int):
     q = request.args.get("q", "")[:100]
     attended, confirmed = service.attendance(event.id)
     return render_template(
-        "manage/check_in.html",
+        "booking/manage/check_in.html",
         event=event,
         q=q,
         bookings=service.delegates(event.id, service.Filters(q=q, status=BookingStatus.confirmed)),
@@ -223,7 +223,7 @@ def check_in(event_id: int):
 
 def _back_to_check_in(event_id: int, booking_id: int):
     q = request.form.get("q", "")[:100]
-    target = url_for("console.check_in", event_id=event_id, q=q or None)
+    target = url_for("booking_manage.check_in", event_id=event_id, q=q or None)
     return redirect(f"{target}#booking-{booking_id}")
 
 

@@ -28,7 +28,7 @@ from bookings.london import london_date
 from bookings.web.console import guard
 from bookings.web.forms import ButtonForm
 
-bp = Blueprint("manage", __name__, url_prefix="/manage")
+bp = Blueprint("events_manage", __name__, url_prefix="/manage")
 guard(bp)
 
 
@@ -48,7 +48,7 @@ def dashboard():
     events = service.upcoming_events()
     today = london_date(utcnow())
     return render_template(
-        "manage/dashboard.html",
+        "events/manage/dashboard.html",
         events=events,
         availability=booking_service.availability_for(events),
         days_to_go={event.id: (london_date(event.starts_at) - today).days for event in events},
@@ -61,7 +61,7 @@ def events():
     upcoming = service.upcoming_events()
     past = service.past_events()
     return render_template(
-        "manage/events.html",
+        "events/manage/events.html",
         upcoming=upcoming,
         past=past,
         availability=booking_service.availability_for([*upcoming, *past]),
@@ -107,8 +107,8 @@ def new_event():
     if form.validate_on_submit():
         event = service.create_event(_event_data(form))
         flash(f"Draft saved: {event.title}. Add its programme, then publish it.")
-        return redirect(url_for("manage.event", event_id=event.id))
-    return render_template("manage/event_form.html", form=form, event=None), _status(form)
+        return redirect(url_for("events_manage.event", event_id=event.id))
+    return render_template("events/manage/event_form.html", form=form, event=None), _status(form)
 
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
@@ -129,15 +129,15 @@ def edit_event(event_id: int):
             form.form_errors.append(str(refusal))
         else:
             flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
-            return redirect(url_for("manage.event", event_id=event_id))
-    return render_template("manage/event_form.html", form=form, event=event), _status(form)
+            return redirect(url_for("events_manage.event", event_id=event_id))
+    return render_template("events/manage/event_form.html", form=form, event=event), _status(form)
 
 
 @bp.get("/events/<int:event_id>")
 def event(event_id: int):
     event = _event_or_404(event_id)
     return render_template(
-        "manage/event.html",
+        "events/manage/event.html",
         event=event,
         availability=booking_service.availability(event),
         capacity_form=CapacityForm(capacity=event.capacity),
@@ -168,7 +168,7 @@ def _status_change(event_id: int, change, message: str):
         flash(str(refusal), "error")
     else:
         flash(message)
-    return redirect(url_for("manage.event", event_id=event_id))
+    return redirect(url_for("events_manage.event", event_id=event_id))
 
 
 @bp.post("/events/<int:event_id>/capacity")
@@ -183,9 +183,9 @@ def capacity(event_id: int):
         else:
             extra = f" {len(promoted)} delegates moved from the waiting list." if promoted else ""
             flash(f"Places set to {form.capacity.data}.{extra}")
-            return redirect(url_for("manage.event", event_id=event_id))
+            return redirect(url_for("events_manage.event", event_id=event_id))
     return render_template(
-        "manage/event.html",
+        "events/manage/event.html",
         event=event,
         availability=booking_service.availability(event),
         capacity_form=form,
@@ -201,7 +201,7 @@ def cancel(event_id: int):
     refusal = event.why_not_cancellable()
     if refusal:
         flash(refusal, "error")
-        return redirect(url_for("manage.event", event_id=event_id))
+        return redirect(url_for("events_manage.event", event_id=event_id))
     form = CancelEventForm()
     if form.validate_on_submit():
         try:
@@ -210,9 +210,9 @@ def cancel(event_id: int):
             flash(str(refusal), "error")
         else:
             flash(f"Event cancelled. {told} delegates are being e-mailed.")
-        return redirect(url_for("manage.event", event_id=event_id))
+        return redirect(url_for("events_manage.event", event_id=event_id))
     return render_template(
-        "manage/cancel.html",
+        "events/manage/cancel.html",
         form=form,
         event=event,
         availability=booking_service.availability(event),
@@ -232,8 +232,8 @@ def duplicate(event_id: int):
             form.weeks.errors.append(str(problem))
         else:
             flash(f"Draft copy made: {copy.title}. Check its dates and programme.")
-            return redirect(url_for("manage.event", event_id=copy.id))
-    return render_template("manage/duplicate.html", form=form, event=event), _status(form)
+            return redirect(url_for("events_manage.event", event_id=copy.id))
+    return render_template("events/manage/duplicate.html", form=form, event=event), _status(form)
 
 
 # ----------------------------------------------------------------------------- programme
@@ -265,9 +265,9 @@ def programme(event_id: int):
             form.show_refusal(refusal.problems)
         else:
             flash(f"Added to the programme: {slot.title}.")
-            return redirect(url_for("manage.programme", event_id=event_id))
+            return redirect(url_for("events_manage.programme", event_id=event_id))
     return render_template(
-        "manage/programme.html", event=event, form=form, action_form=ButtonForm()
+        "events/manage/programme.html", event=event, form=form, action_form=ButtonForm()
     ), _status(form)
 
 
@@ -289,8 +289,8 @@ def edit_slot(event_id: int, slot_id: int):
             form.show_refusal(refusal.problems)
         else:
             flash(f"Saved: {slot.title}.")
-            return redirect(url_for("manage.programme", event_id=event_id))
-    return render_template("manage/slot_form.html", event=event, slot=slot, form=form), _status(
+            return redirect(url_for("events_manage.programme", event_id=event_id))
+    return render_template("events/manage/slot_form.html", event=event, slot=slot, form=form), _status(
         form
     )
 
@@ -305,7 +305,7 @@ def delete_slot(event_id: int, slot_id: int):
     title = slot.title
     service.delete_slot(slot)
     flash(f"Removed from the programme: {title}.")
-    return redirect(url_for("manage.programme", event_id=event_id))
+    return redirect(url_for("events_manage.programme", event_id=event_id))
 
 
 # ----------------------------------------------------------------------------- messages
@@ -320,9 +320,9 @@ def message(event_id: int):
             event.id, form.audience.data, form.subject.data, form.body.data, current_user.email
         )
         flash(f"Message queued for {sent.recipients} delegates; a copy is kept below.")
-        return redirect(url_for("manage.event", event_id=event_id) + "#messages")
+        return redirect(url_for("events_manage.event", event_id=event_id) + "#messages")
     return render_template(
-        "manage/message.html",
+        "events/manage/message.html",
         event=event,
         form=form,
         availability=booking_service.availability(event),

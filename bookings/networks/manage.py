@@ -11,7 +11,7 @@ from bookings.networks.models import MeetingStatus, Network
 from bookings.networks.service import networks as all_networks
 from bookings.web.console import guard
 
-bp = Blueprint("manage_networks", __name__, url_prefix="/manage/networks")
+bp = Blueprint("networks_manage", __name__, url_prefix="/manage/networks")
 guard(bp)
 
 
@@ -27,12 +27,12 @@ def _page(network: Network, **forms):
     forms.setdefault("meeting_form", MeetingForm())
     forms.setdefault("paste_form", PasteMeetingsForm(location=network.default_location))
     failed = request.method == "POST"
-    return render_template("manage/network.html", network=network, **forms), 400 if failed else 200
+    return render_template("networks/manage/network.html", network=network, **forms), 400 if failed else 200
 
 
 @bp.get("/")
 def index():
-    return render_template("manage/networks.html", networks=all_networks())
+    return render_template("networks/manage/networks.html", networks=all_networks())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -44,9 +44,9 @@ def new():
         else:
             network = service.create_network(form.values())
             flash(f"Network added: {network.name}. Now add its meetings.")
-            return redirect(url_for("manage_networks.edit", network_id=network.id))
+            return redirect(url_for("networks_manage.edit", network_id=network.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("manage/network_new.html", form=form), status
+    return render_template("networks/manage/network_new.html", form=form), status
 
 
 @bp.route("/<int:network_id>", methods=["GET", "POST"])
@@ -65,7 +65,7 @@ def edit(network_id: int):
                 form.form_errors.append(str(stale))
             else:
                 flash("Network saved.")
-                return redirect(url_for("manage_networks.edit", network_id=network_id))
+                return redirect(url_for("networks_manage.edit", network_id=network_id))
     return _page(network, form=form)
 
 
@@ -91,7 +91,7 @@ def add_meeting(network_id: int):
             form.form_errors.append(str(problem))
         else:
             flash("Meeting added.")
-            return redirect(url_for("manage_networks.edit", network_id=network_id) + "#meetings")
+            return redirect(url_for("networks_manage.edit", network_id=network_id) + "#meetings")
     return _page(network, meeting_form=form)
 
 
@@ -120,7 +120,7 @@ def paste_meetings(network_id: int):
             else:
                 flash(f"{len(added)} meetings added.")
                 return redirect(
-                    url_for("manage_networks.edit", network_id=network_id) + "#meetings"
+                    url_for("networks_manage.edit", network_id=network_id) + "#meetings"
                 )
     return _page(network, paste_form=form)
 
@@ -144,8 +144,8 @@ def edit_meeting(network_id: int, meeting_id: int):
             form.form_errors.append(str(problem))
         else:
             flash("Meeting saved.")
-            return redirect(url_for("manage_networks.edit", network_id=network_id) + "#meetings")
+            return redirect(url_for("networks_manage.edit", network_id=network_id) + "#meetings")
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "manage/meeting_form.html", network=network, meeting=meeting, form=form
+        "networks/manage/meeting_form.html", network=network, meeting=meeting, form=form
     ), status
