@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bookings import demo
 from bookings.accounts.service import authenticate
 from bookings.booking.service import BookingState, availability_for
 from bookings.db import db, utcnow
+from bookings.demo import loader as demo
 from bookings.london import london_date, london_datetime, to_london
 from bookings.models import (
     Booking,
