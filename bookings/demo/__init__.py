@@ -2,8 +2,8 @@
 loader (``loader.py``), the made-up delegates of past events (``delegates.py``) and the
 ``flask --app bookings demo`` command (``cli.py``).
 
-Nothing outside this package and the command imports it; it reaches the features only through
-their models and services.
+No feature imports the demo (only the command, the tests and bench/ do); the demo reaches the
+features only through their models and services.
 """
 
 from __future__ import annotations
