@@ -32,9 +32,9 @@ from sqlalchemy import func, insert, select, text
 from bench import private_postgres
 from bookings import create_app
 from bookings.db import db, utcnow
-from bookings.demo import SECTORS
+from bookings.demo.delegates import sector_weight
+from bookings.demo.loader import SECTORS
 from bookings.london import london_datetime
-from bookings.stats.demo import sector_weight
 
 PASSWORD = "bench password 123"
 NETWORKS = 12

@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from bookings.accounts.models import Role
+from bookings.demo.cli import demo_command
 from bookings.mail.cli import mail_group
 from bookings.stats.cli import privacy_group
 
@@ -17,26 +18,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(organiser_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(privacy_group)
-
-
-@click.command("demo")
-@click.option("--replace", is_flag=True, help="Delete all existing data first.")
-@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if there is data.")
-def demo_command(replace: bool, if_empty: bool) -> None:
-    """Load the demo data taken from the Board's reports."""
-    from bookings import demo
-
-    if not demo.database_is_empty():
-        if if_empty:
-            click.echo("The database already has data; demo not loaded.")
-            return
-        if not replace:
-            raise click.ClickException(
-                "The database is not empty. Use --replace to delete everything and reload the demo."
-            )
-        demo.clear()
-    summary = demo.load()
-    click.echo("Demo data loaded: " + ", ".join(f"{n} {what}" for what, n in summary.items()))
 
 
 @click.group("organiser")

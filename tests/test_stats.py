@@ -638,7 +638,7 @@ def test_purge_page_is_for_admins_only(client, login, make, sectors):
 
 
 def test_demo_statistics(app, make):
-    from bookings.stats.demo import load_demo_statistics
+    from bookings.demo.delegates import load_demo_statistics
 
     past_event = make.event(starts_at=past(date(2008, 2, 21)), capacity=100)
     upcoming = make.event()
@@ -666,7 +666,7 @@ def test_demo_statistics(app, make):
 
 
 def test_demo_waiting_lists_only_where_the_event_was_full(app, make):
-    from bookings.stats.demo import load_demo_statistics
+    from bookings.demo.delegates import load_demo_statistics
 
     events = [
         make.event(starts_at=past(date(2008, 1, 10) + timedelta(weeks=i)), capacity=20)

@@ -177,7 +177,7 @@ def _new_token(booking: Booking) -> str:
     return token
 
 
-def _new_reference() -> str:
+def new_reference() -> str:
     raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"{raw[:4]}-{raw[4:]}"
 
@@ -293,7 +293,7 @@ def book(
     booking = Booking(
         event=event,
         sector=sector,
-        reference=_new_reference(),
+        reference=new_reference(),
         status=BookingStatus.confirmed if state == BookingState.open else BookingStatus.waitlisted,
         name=details.name.strip(),
         email=details.email.strip(),

@@ -1,0 +1,212 @@
+"""The demo's statistics: the 2005 conference's recorded figures and made-up delegates for past
+events, as the data file's ``[recorded_figures]`` and ``[delegates]`` describe them.
+
+Rows are inserted in bulk: past events cannot be booked through the booking rules, and the
+whole demo must load in a second or two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.booking.service import new_reference
+from bookings.db import db, utcnow
+from bookings.demo import data
+from bookings.events.models import Event, EventKind, EventStatus, Venue
+from bookings.london import london_datetime
+from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
+
+
+def sector_weight(name: str) -> int:
+    """A sector's share of made-up delegates, found by a word of its name so that renamed or
+    added sectors still get one."""
+    settings = data()["delegates"]
+    folded = name.casefold()
+    weights = settings["weights"].items()
+    return next((w for word, w in weights if word in folded), settings["other_weight"])
+
+
+def load_demo_statistics() -> dict[str, int]:
+    """Record the 2005 figures and give every past event made-up demo delegates; one commit.
+
+    Events that already have bookings or recorded figures are left alone, so a second run adds
+    nothing.
+    """
+    now = utcnow()
+    sectors = _sectors()
+    recorded = _record_2005(sectors)
+    weights = [sector_weight(sector.name) for sector in sectors]
+    with_figures = select(RecordedFigures.event_id)
+    with_bookings = select(Booking.event_id).distinct()
+    events = list(
+        db.session.scalars(
+            select(Event)
+            .where(
+                Event.status == EventStatus.published,
+                Event.ends_at <= now,
+                Event.id.not_in(with_figures),
+                Event.id.not_in(with_bookings),
+            )
+            .order_by(Event.starts_at)
+        )
+    )
+    start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
+    rows: list[dict] = []
+    for event in events:
+        rows += _demo_rows(event, sectors, weights, start + len(rows))
+    if rows:
+        db.session.execute(insert(Booking), rows)
+    db.session.commit()
+    return {
+        "recorded figure sets": recorded,
+        "demo delegates": len(rows),
+        "past events with demo delegates": len(events),
+    }
+
+
+# --------------------------------------------------------------------------- recorded figures
+
+
+def _sectors() -> list[Sector]:
+    sectors = list(
+        db.session.scalars(
+            select(Sector).where(Sector.retired.is_(False)).order_by(Sector.position, Sector.name)
+        )
+    )
+    if sectors:
+        return sectors
+    sectors = [Sector(name=name, position=i) for i, name in enumerate(data()["sectors"], 1)]
+    db.session.add_all(sectors)
+    db.session.flush()
+    return sectors
+
+
+def _sector_for(names: list[str], sectors: list[Sector]) -> Sector:
+    """The first of ``names`` that is a sector, or a new sector with the first name."""
+    by_name = {s.name.casefold(): s for s in sectors}
+    for name in names:
+        if name.casefold() in by_name:
+            return by_name[name.casefold()]
+    sector = Sector(name=names[0], position=len(sectors) + 1)
+    db.session.add(sector)
+    db.session.flush()
+    sectors.append(sector)
+    return sector
+
+
+def _conference_2005(spec: dict[str, Any]) -> Event:
+    event = db.session.scalar(select(Event).where(Event.slug == spec["slug"]))
+    if event is not None:
+        return event
+    place = data()["venues"][spec["venue"]]
+    venue = db.session.scalar(select(Venue).where(Venue.name == place["name"])) or Venue(**place)
+    event = Event(
+        slug=spec["slug"],
+        title=spec["title"],
+        kind=EventKind(spec["kind"]),
+        status=EventStatus.published,
+        summary=spec["summary"],
+        notes=spec["notes"],
+        venue=venue,
+        starts_at=london_datetime(spec["day"], spec["starts"]),
+        ends_at=london_datetime(spec["day"], spec["ends"]),
+        capacity=spec["capacity"],
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _record_2005(sectors: list[Sector]) -> int:
+    spec = data()["recorded_figures"]
+    event = _conference_2005(spec["event"])
+    exists = db.session.scalar(
+        select(RecordedFigures.id).where(RecordedFigures.event_id == event.id)
+    )
+    if exists is not None:
+        return 0
+    figures = RecordedFigures(
+        event=event, basis=FigureBasis(spec["basis"]), total=None, source=spec["source"]
+    )
+    # Percentages are held in tenths (335 = 33.5%).
+    figures.lines = [
+        RecordedSectorFigure(
+            sector=_sector_for(line["sectors"], sectors), value=round(line["percent"] * 10)
+        )
+        for line in spec["lines"]
+    ]
+    db.session.add(figures)
+    db.session.flush()
+    return 1
+
+
+# --------------------------------------------------------------------------- made-up delegates
+
+
+def _demo_rows(event: Event, sectors: list[Sector], weights: list[int], start: int) -> list[dict]:
+    """Made-up delegates for one past event: most events fill three-quarters or more of their
+    places; about one in three (with a fixed number of places) filled up, and a few delegates
+    joined its waiting list and never got a place.
+
+    Cancellations come before the others book, so no freed place is ever owed to the waiting
+    list and confirmed bookings never exceed the places.
+    """
+    settings = data()["delegates"]
+    rng = random.Random(event.id)
+    places = event.capacity if event.capacity > 0 else settings["places_if_unlimited"]
+    full = event.capacity > 0 and rng.random() < settings["full"]
+    if full:
+        size = places
+    else:
+        size = max(settings["at_least"], round(places * rng.uniform(*settings["filled"])))
+    now = utcnow()
+    booked_at = event.starts_at - timedelta(days=settings["booked_days_before"])
+    cancelled_booked_at = booked_at - timedelta(days=settings["cancelled_booked_days_earlier"])
+    rows: list[dict] = []
+    confirmed = 0
+
+    def add(status: BookingStatus, queued_at: datetime) -> None:
+        n = start + len(rows)
+        sector = rng.choices(sectors, weights)[0]
+        salt = f"demo-{n}-{rng.random()}"
+        attended = status == BookingStatus.confirmed and rng.random() < settings["attended"]
+        cancelled_at = queued_at + timedelta(days=settings["cancelled_after_days"])
+        rows.append(
+            {
+                "event_id": event.id,
+                "reference": new_reference(),
+                "token_salt": "",
+                # No link is ever sent to a demo delegate; the hash only has to be unique.
+                "token_hash": hashlib.sha256(salt.encode()).hexdigest(),
+                "status": status,
+                "sector_id": sector.id,
+                "name": f"Demo delegate {n}",
+                "email": f"demo-{n}@example.org",
+                "email_key": f"demo-{n}@example.org",
+                "organisation": f"Demo organisation ({sector.name})",
+                "job_title": "Made-up demo delegate",
+                "queued_at": queued_at,
+                "confirmed_at": queued_at if status != BookingStatus.waitlisted else None,
+                "cancelled_at": cancelled_at if status == BookingStatus.cancelled else None,
+                "attended_at": event.starts_at if attended else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+
+    while confirmed < size:
+        if rng.random() < settings["cancelled"]:
+            add(BookingStatus.cancelled, cancelled_booked_at)
+        else:
+            add(BookingStatus.confirmed, booked_at)
+            confirmed += 1
+    if full:
+        for day in range(rng.randint(*settings["waiting"])):
+            add(BookingStatus.waitlisted, booked_at + timedelta(days=day + 1))
+    return rows
