@@ -290,9 +290,9 @@ def edit_slot(event_id: int, slot_id: int):
         else:
             flash(f"Saved: {slot.title}.")
             return redirect(url_for("events_manage.programme", event_id=event_id))
-    return render_template("events/manage/slot_form.html", event=event, slot=slot, form=form), _status(
-        form
-    )
+    return render_template(
+        "events/manage/slot_form.html", event=event, slot=slot, form=form
+    ), _status(form)
 
 
 @bp.post("/events/<int:event_id>/programme/<int:slot_id>/delete")

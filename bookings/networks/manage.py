@@ -27,7 +27,9 @@ def _page(network: Network, **forms):
     forms.setdefault("meeting_form", MeetingForm())
     forms.setdefault("paste_form", PasteMeetingsForm(location=network.default_location))
     failed = request.method == "POST"
-    return render_template("networks/manage/network.html", network=network, **forms), 400 if failed else 200
+    return render_template(
+        "networks/manage/network.html", network=network, **forms
+    ), 400 if failed else 200
 
 
 @bp.get("/")
