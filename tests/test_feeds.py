@@ -864,3 +864,126 @@ def test_etag_follows_the_london_date_only_where_membership_does(app, world):
             feed.window = service.Window.on(today + timedelta(d))
             one_event.add(feed.validators(context)[0])
         assert len(one_event) == 1
+
+
+# ----------------------------------------------------------------------------- UIDs
+
+
+def test_a_new_record_never_takes_the_uid_of_a_deleted_one(client, make):
+    """On either database: delete the newest session, event or meeting, add another."""
+    event = make.event(slug="programme")
+    slots = [
+        ProgrammeSlot(event=event, starts_at=event.starts_at + timedelta(minutes=m), title=t)
+        for m, t in ((0, "Welcome"), (30, "Keynote"))
+    ]
+    db.session.add_all(slots)
+    commit()
+    keynote_uid = uid("slot", slots[1])
+    before = by_uid(parse(fetch(client, "/feeds/events/programme.ics")))
+    assert before[keynote_uid]["SUMMARY"].endswith(": Keynote")
+
+    db.session.delete(slots[1])
+    commit()
+    panel = ProgrammeSlot(event=event, starts_at=slots[1].starts_at, title="Panel")
+    db.session.add(panel)
+    commit()
+    after = by_uid(parse(fetch(client, "/feeds/events/programme.ics")))
+    assert uid("slot", panel) != keynote_uid
+    assert keynote_uid not in after  # so a subscriber's Keynote is removed, not overwritten
+    assert after[uid("slot", panel)]["SUMMARY"].endswith(": Panel")
+
+    network = make.network()
+    meeting = make.meeting(network, london_date(utcnow()) + timedelta(days=5), time(10))
+    for record, again in (
+        (meeting, lambda: make.meeting(network, meeting.day, time(14))),
+        (make.event(slug="newest"), lambda: make.event(slug="replacement")),
+    ):
+        kind, old_id = ("meeting" if isinstance(record, Meeting) else "event"), record.id
+        db.session.delete(record)
+        commit()
+        assert again().id != old_id, kind
+
+
+def _table_sql(connection) -> dict[str, set[str]]:
+    """Each feed table's CREATE TABLE as a set of lines: the rebuild may reorder constraints."""
+    rows = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+        "AND name IN ('events', 'programme_slots', 'meetings')"
+    )
+    return {
+        name: {line.strip().rstrip(",") for line in sql.replace('"', "").splitlines()}
+        for name, sql in rows
+    }
+
+
+def test_migration_adds_autoincrement_on_sqlite_keeping_every_row(tmp_path):
+    """From the first schema, with data: nothing is lost to ON DELETE CASCADE in the rebuild,
+    the tables are then what the models create, and a deleted newest id is never handed out."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import Factory, make_app
+
+    def count(table: str) -> int:
+        return db.session.connection().exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+
+    app = make_app(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path)
+    with app.app_context():
+        upgrade(revision="9dcea341adb8")
+        factory = Factory()
+        event = factory.event(slug="kept")
+        slots = [
+            ProgrammeSlot(event=event, starts_at=event.starts_at, title=f"Session {n}")
+            for n in range(3)
+        ]
+        slots[2].speakers.append(Speaker(name="Dr Anna Smith"))
+        db.session.add_all(slots)
+        network = factory.network()
+        factory.meeting(network, date(2031, 1, 7), time(10))
+        sector = factory.sector()
+        db.session.add(
+            Booking(
+                event_id=event.id,
+                reference="KEPT12345",
+                token_salt="salt",
+                token_hash="h" * 64,
+                status=BookingStatus.confirmed,
+                sector_id=sector.id,
+                name="A delegate",
+                email="delegate@example.org",
+                email_key="delegate@example.org",
+                organisation="A school",
+                job_title="Teacher",
+            )
+        )
+        commit()
+        event_id, starts_at, newest = event.id, event.starts_at, slots[2].id
+        db.session.remove()
+
+        upgrade()
+        assert [count(t) for t in ("events", "programme_slots", "meetings")] == [1, 3, 1]
+        assert [count(t) for t in ("speakers", "bookings", "networks")] == [1, 1, 1]
+        connection = db.session.connection()
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        migrated = _table_sql(connection)
+        db.session.delete(db.session.get(ProgrammeSlot, newest))
+        commit()
+        assert count("speakers") == 0  # foreign keys act again
+        new = ProgrammeSlot(event_id=event_id, starts_at=starts_at, title="New")
+        db.session.add(new)
+        commit()
+        assert new.id == newest + 1
+        db.session.remove()
+
+        downgrade(revision="9dcea341adb8")
+        assert [count(t) for t in ("events", "programme_slots", "bookings")] == [1, 3, 1]
+        assert db.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.session.remove()
+        db.engine.dispose()
+
+    fresh = make_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
+    with fresh.app_context():
+        db.create_all()
+        assert _table_sql(db.session.connection()) == migrated
+        assert all("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in t for t in migrated.values())
+        db.session.remove()
+        db.engine.dispose()
