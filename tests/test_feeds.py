@@ -864,3 +864,244 @@ def test_etag_follows_the_london_date_only_where_membership_does(app, world):
             feed.window = service.Window.on(today + timedelta(d))
             one_event.add(feed.validators(context)[0])
         assert len(one_event) == 1
+
+
+# ----------------------------------------------------------------------------- ends, UIDs, names
+
+
+def test_every_timed_entry_has_an_end_of_its_own_type(client, world, make):
+    # A session starting as its event ends cannot go on "until the event ends".
+    conference = world["conference"]
+    db.session.add(ProgrammeSlot(event=conference, starts_at=conference.ends_at, title="Drinks"))
+    commit()
+    make.meeting(world["chairs"], london_date(utcnow()) + timedelta(days=9), time(10))
+    for url in FEEDS:
+        for vevent in parse(fetch(client, url)).walk("VEVENT"):
+            start, end = vevent["DTSTART"].dt, vevent["DTEND"].dt
+            assert type(start) is type(end), (url, vevent["UID"])
+            assert end > start, (url, vevent["UID"])
+
+
+def test_a_meeting_without_an_end_lasts_the_stated_default_length(client, make):
+    assert ical.length_text(ical.DEFAULT_LENGTH) == "2 hours"
+    assert ical.length_text(timedelta(minutes=90)) == "90 minutes"
+    assert ical.length_text(timedelta(hours=1)) == "1 hour"
+    network = make.network(slug="open-ended", name="Open-ended network")
+    day = london_date(utcnow()) + timedelta(days=10)
+    meeting = make.meeting(network, day, time(10))
+    # The night the clocks go forward: two hours of elapsed time end at 03.30 BST.
+    spring = next_date(3, 31)
+    spring -= timedelta(days=(spring.weekday() + 1) % 7)  # the last Sunday of March
+    night = make.meeting(network, spring, time(0, 30))
+    body = fetch(client, "/feeds/networks/open-ended.ics")
+
+    raw = raw_vevents(body)[uid("meeting", meeting)]
+    assert raw["DTSTART"] == ({"TZID": "Europe/London"}, f"{day:%Y%m%d}T100000")
+    assert raw["DTEND"] == ({"TZID": "Europe/London"}, f"{day:%Y%m%d}T120000")
+    assert raw["TRANSP"][1] == "OPAQUE"
+    vevent = by_uid(parse(body))[uid("meeting", meeting)]
+    assert vevent["DTEND"].dt - vevent["DTSTART"].dt == ical.DEFAULT_LENGTH
+    assert "Finishing time not yet known: shown as 2 hours." in vevent["DESCRIPTION"]
+    assert raw_vevents(body)[uid("meeting", night)]["DTEND"][1] == f"{spring:%Y%m%d}T033000"
+    shown = occurrences(body, day, day + timedelta(days=1))[uid("meeting", meeting)]
+    assert shown["DTEND"].dt == datetime.combine(day, time(12), LONDON)
+
+    page = client.get("/calendars").get_data(as_text=True)
+    assert "known but not its finishing time shows as 2 hours long" in " ".join(page.split())
+
+
+def test_a_session_starting_as_its_event_ends_lasts_the_default_length(client, make):
+    event = make.event(slug="evening")
+    drinks = ProgrammeSlot(event=event, starts_at=event.ends_at, title="Drinks reception")
+    lunch = ProgrammeSlot(event=event, starts_at=event.ends_at - timedelta(hours=1), title="Lunch")
+    db.session.add_all([drinks, lunch])
+    commit()
+    events = by_uid(parse(fetch(client, "/feeds/events/evening.ics")))
+    assert events[uid("slot", drinks)]["DTEND"].dt == event.ends_at + ical.DEFAULT_LENGTH
+    assert "Finishing time not yet known" in events[uid("slot", drinks)]["DESCRIPTION"]
+    assert events[uid("slot", lunch)]["DTEND"].dt == event.ends_at  # "onwards": to the end
+    assert "Finishing time" not in events[uid("slot", lunch)]["DESCRIPTION"]
+
+
+def test_a_new_record_never_takes_the_uid_of_a_deleted_one(client, make):
+    """On either database: delete the newest session, event or meeting, add another."""
+    event = make.event(slug="programme")
+    slots = [
+        ProgrammeSlot(event=event, starts_at=event.starts_at + timedelta(minutes=m), title=t)
+        for m, t in ((0, "Welcome"), (30, "Keynote"))
+    ]
+    db.session.add_all(slots)
+    commit()
+    keynote_uid = uid("slot", slots[1])
+    before = by_uid(parse(fetch(client, "/feeds/events/programme.ics")))
+    assert before[keynote_uid]["SUMMARY"].endswith(": Keynote")
+
+    db.session.delete(slots[1])
+    commit()
+    panel = ProgrammeSlot(event=event, starts_at=slots[1].starts_at, title="Panel")
+    db.session.add(panel)
+    commit()
+    after = by_uid(parse(fetch(client, "/feeds/events/programme.ics")))
+    assert uid("slot", panel) != keynote_uid
+    assert keynote_uid not in after  # so a subscriber's Keynote is removed, not overwritten
+    assert after[uid("slot", panel)]["SUMMARY"].endswith(": Panel")
+
+    network = make.network()
+    meeting = make.meeting(network, london_date(utcnow()) + timedelta(days=5), time(10))
+    for record, again in (
+        (meeting, lambda: make.meeting(network, meeting.day, time(14))),
+        (make.event(slug="newest"), lambda: make.event(slug="replacement")),
+    ):
+        kind, old_id = ("meeting" if isinstance(record, Meeting) else "event"), record.id
+        db.session.delete(record)
+        commit()
+        assert again().id != old_id, kind
+
+
+def _table_sql(connection) -> dict[str, set[str]]:
+    """Each feed table's CREATE TABLE as a set of lines: the rebuild may reorder constraints."""
+    rows = connection.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+        "AND name IN ('events', 'programme_slots', 'meetings')"
+    )
+    return {
+        name: {line.strip().rstrip(",") for line in sql.replace('"', "").splitlines()}
+        for name, sql in rows
+    }
+
+
+def test_migration_adds_autoincrement_on_sqlite_keeping_every_row(tmp_path):
+    """From the first schema, with data: nothing is lost to ON DELETE CASCADE in the rebuild,
+    the tables are then what the models create, and a deleted newest id is never handed out."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import Factory, make_app
+
+    def count(table: str) -> int:
+        return db.session.connection().exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+
+    app = make_app(f"sqlite:///{tmp_path / 'old.sqlite3'}", tmp_path)
+    with app.app_context():
+        upgrade(revision="9dcea341adb8")
+        factory = Factory()
+        event = factory.event(slug="kept")
+        slots = [
+            ProgrammeSlot(event=event, starts_at=event.starts_at, title=f"Session {n}")
+            for n in range(3)
+        ]
+        slots[2].speakers.append(Speaker(name="Dr Anna Smith"))
+        db.session.add_all(slots)
+        network = factory.network()
+        factory.meeting(network, date(2031, 1, 7), time(10))
+        sector = factory.sector()
+        db.session.add(
+            Booking(
+                event_id=event.id,
+                reference="KEPT12345",
+                token_salt="salt",
+                token_hash="h" * 64,
+                status=BookingStatus.confirmed,
+                sector_id=sector.id,
+                name="A delegate",
+                email="delegate@example.org",
+                email_key="delegate@example.org",
+                organisation="A school",
+                job_title="Teacher",
+            )
+        )
+        commit()
+        event_id, starts_at, newest = event.id, event.starts_at, slots[2].id
+        db.session.remove()
+
+        upgrade()
+        assert [count(t) for t in ("events", "programme_slots", "meetings")] == [1, 3, 1]
+        assert [count(t) for t in ("speakers", "bookings", "networks")] == [1, 1, 1]
+        connection = db.session.connection()
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        migrated = _table_sql(connection)
+        db.session.delete(db.session.get(ProgrammeSlot, newest))
+        commit()
+        assert count("speakers") == 0  # foreign keys act again
+        new = ProgrammeSlot(event_id=event_id, starts_at=starts_at, title="New")
+        db.session.add(new)
+        commit()
+        assert new.id == newest + 1
+        db.session.remove()
+
+        downgrade(revision="9dcea341adb8")
+        assert [count(t) for t in ("events", "programme_slots", "bookings")] == [1, 3, 1]
+        assert db.session.connection().exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.session.remove()
+        db.engine.dispose()
+
+    fresh = make_app(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
+    with fresh.app_context():
+        db.create_all()
+        assert _table_sql(db.session.connection()) == migrated
+        assert all("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in t for t in migrated.values())
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_titles_and_names_are_escaped_in_calendar_names_and_descriptions(client, make):
+    title = "Neglect, drift; and the \\ backslash\r\nseminar"
+    as_text = title.replace("\r\n", "\n")  # TEXT has one line break, written \n
+    event = make.event(slug="hostile", title=title)
+    network = make.network(slug="north-south", name="North, South; East \\ West")
+    make.meeting(network, london_date(utcnow()) + timedelta(days=5), time(10), time(12))
+
+    body = fetch(client, "/feeds/events/hostile.ics")  # 200, and both parsers read it
+    escaped = "Neglect\\, drift\\; and the \\\\ backslash\\nseminar"
+    raw = {}
+    for line in unfold(body):
+        name, _params, value = split_line(line)
+        raw.setdefault(name, value)  # the first of each: the VCALENDAR's own
+    assert raw["NAME"] == raw["X-WR-CALNAME"] == escaped
+    assert unescape(raw["X-WR-CALNAME"]) == as_text
+    assert f"{as_text}, with its programme" in unescape(raw["X-WR-CALDESC"])
+    calendar = parse(body)
+    assert f"{as_text}, with its programme" in calendar["DESCRIPTION"]
+    # icalendar has no type for NAME and X-WR-*: it keeps their text as written, whole.
+    assert str(calendar["X-WR-CALNAME"]) == escaped
+    assert by_uid(calendar)[uid("event", event)]["SUMMARY"] == as_text
+    shown = occurrences(body, date.today(), date.today() + timedelta(days=60))
+    assert shown[uid("event", event)]["SUMMARY"] == as_text
+
+    for url in ("/feeds/networks/north-south.ics", "/feeds/networks.ics?network=north-south"):
+        names = [split_line(line) for line in unfold(fetch(client, url))]
+        calname = next(value for name, _params, value in names if name == "X-WR-CALNAME")
+        assert "North, South; East \\ West" in unescape(calname)
+
+
+# ----------------------------------------------------------------------------- cancellation
+
+
+def test_cancelled_event_file_replaces_the_confirmation_in_a_calendar(client, app, login, make):
+    login()
+    event = make.event(slug="called-off", title="Online safety")
+    with app.test_request_context("/"):
+        confirmation = by_uid(parse(ical.event_attachment(event).encode()))
+        with pytest.raises(ValueError):
+            ical.cancellation_attachment(event)  # the event is on: no file may say otherwise
+    response = client.post(
+        f"/manage/events/{event.id}/cancel", data={"reason": "Speaker ill.", "confirm": "y"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    event = db.session.get(Event, event.id)
+    feed = by_uid(parse(fetch(client, "/feeds/events/called-off.ics")))
+    with app.test_request_context("/"):
+        attachment = ical.cancellation_attachment(event)
+        assert ical.event_attachment(event) == attachment  # what the e-mail attaches already
+    calendar = parse(attachment.encode())
+    assert calendar["METHOD"] == "PUBLISH"
+    assert "X-WR-CALNAME" not in calendar  # a one-off file: no calendar of its own
+    ((event_uid, cancelled),) = by_uid(calendar).items()
+    ((_, confirmed),) = confirmation.items()
+    assert event_uid == uid("event", event) == str(confirmed["UID"])
+    assert event_uid in feed
+    assert cancelled["STATUS"] == "CANCELLED"
+    assert cancelled["SUMMARY"] == "Cancelled: Online safety"
+    assert cancelled["SEQUENCE"] > confirmed["SEQUENCE"]
+    assert cancelled["SEQUENCE"] == feed[event_uid]["SEQUENCE"]
+    assert "Speaker ill." in cancelled["DESCRIPTION"]

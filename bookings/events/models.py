@@ -65,6 +65,8 @@ class Event(FeedItem, db.Model):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        # The id is in the feed UID: SQLite must never hand a deleted event's id out again.
+        {"sqlite_autoincrement": True},
     )
     # Both the key and the relationship: a change through either is seen before the flush.
     sequence_fields = ("title", "starts_at", "ends_at", "venue_id", "venue", "status")
@@ -128,7 +130,11 @@ class Event(FeedItem, db.Model):
 
 class ProgrammeSlot(FeedItem, db.Model):
     __tablename__ = "programme_slots"
-    __table_args__ = (CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="slot_order"),)
+    __table_args__ = (
+        CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="slot_order"),
+        # The id is in the feed UID: SQLite must never hand a deleted session's id out again.
+        {"sqlite_autoincrement": True},
+    )
     sequence_fields = ("title", "starts_at", "ends_at", "room")
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,11 @@ Everything a subscriber's calendar sees is decided here:
   (summary with "Cancelled:" or "(provisional)", STATUS, SEQUENCE, times in London, place, links);
 - ``vevent`` turns an ``Entry`` into an icalendar ``Event`` component;
 - ``calendar`` and ``calendar_bytes`` wrap entries in a VCALENDAR with the Europe/London
-  VTIMEZONE (RRULE form, as Outlook reads it) and the feed properties.
+  VTIMEZONE (RRULE form, as Outlook reads it) and the feed properties;
+- ``event_attachment`` and ``cancellation_attachment`` are the one-event files sent by e-mail.
+
+Every timed entry has a DTEND: without one, RFC 5545 makes it last no time at all, and
+calendars show a zero-length sliver. All-day entries are DATE values ending the next day.
 
 All iCalendar text is produced by the icalendar library. Because building and serialising a
 component with it costs about half a millisecond (a third of it in its line folding), each VEVENT
@@ -29,7 +33,7 @@ from typing import NamedTuple
 from flask import current_app, url_for
 from icalendar import Calendar, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress
 from icalendar import Event as VEvent
-from icalendar.prop import vDuration
+from icalendar.prop import vDuration, vText
 
 from bookings.events.models import Event, EventKind, EventStatus, ProgrammeSlot
 from bookings.london import to_london
@@ -40,7 +44,11 @@ TZID = "Europe/London"
 # How often subscribed calendars are asked to look again (REFRESH-INTERVAL, X-PUBLISHED-TTL).
 REFRESH_INTERVAL = timedelta(hours=1)
 # Bumped whenever the rendering changes, so that every feed's ETag changes with it.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# How long an entry lasts in calendars when its end is not known: a meeting with a start time
+# but no end, or a session starting when its event ends. Its description says the end is not
+# known; the calendars page states the length.
+DEFAULT_LENGTH = timedelta(hours=2)
 # Serialised VEVENTs kept per process: enough for the largest feed benchmarked (10,000 events)
 # plus meetings and programmes; an entry (key and value) is 1 to 3 KB.
 CACHE_SIZE = 16_384
@@ -195,7 +203,7 @@ class Entry:
     uid: str
     summary: str
     start: datetime | date  # a London datetime, or a date for an all-day entry
-    end: datetime | date | None
+    end: datetime | date  # the same type as start; an all-day entry's is the next day
     status: str  # CONFIRMED, TENTATIVE or CANCELLED
     sequence: int
     stamp: datetime  # the record's last update: DTSTAMP and LAST-MODIFIED
@@ -215,6 +223,19 @@ def _venue_text(values: EventValues) -> str:
 
 def _paragraphs(*parts: str) -> str:
     return "\n\n".join(part.strip() for part in parts if part and part.strip())
+
+
+def length_text(length: timedelta) -> str:
+    """ "2 hours", "90 minutes": the default length as the pages and entries state it."""
+    minutes = round(length.total_seconds() / 60)
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return f"{hours} hour{'' if hours == 1 else 's'}"
+
+
+def _unknown_end_notice() -> str:
+    return f"Finishing time not yet known: shown as {length_text(DEFAULT_LENGTH)}."
 
 
 def event_url(slug: str) -> str:
@@ -260,15 +281,20 @@ def slot_entry(slot: SlotValues, event: EventValues, context: Context) -> Entry:
     """A programme slot, its own VEVENT related to the event's; it follows the event's status."""
     cancelled = event.status == EventStatus.cancelled
     end = slot.ends_at
-    if end is None and event.ends_at > slot.starts_at:
-        end = event.ends_at  # "12.45 onwards": until the event ends
+    notice = ""
+    if end is None:
+        if event.ends_at > slot.starts_at:
+            end = event.ends_at  # "12.45 onwards": until the event ends
+        else:  # the console refuses it, but older or imported data may hold one
+            end = slot.starts_at + DEFAULT_LENGTH
+            notice = _unknown_end_notice()
     speakers = "\n".join(f"{name}, {org}" if org else name for name, org in slot.speakers)
     url = event_url(event.slug) + "#programme"
     return Entry(
         uid=_uid("slot", slot.id, context.uid_domain),
         summary=(CANCELLED_PREFIX if cancelled else "") + f"{event.title}: {slot.title}",
         start=to_london(slot.starts_at),
-        end=to_london(end) if end is not None else None,
+        end=to_london(end),
         status="CANCELLED" if cancelled else "CONFIRMED",
         # Both only ever grow: a change to the slot or to the event (time, place, status) is seen.
         sequence=slot.sequence + event.sequence,
@@ -276,7 +302,7 @@ def slot_entry(slot: SlotValues, event: EventValues, context: Context) -> Entry:
         created=slot.created_at,
         location=", ".join(part for part in (slot.room, _venue_text(event)) if part),
         description=_paragraphs(
-            speakers, slot.description, f"Part of {event.title}. Programme: {url}"
+            speakers, slot.description, notice, f"Part of {event.title}. Programme: {url}"
         ),
         url=url,
         organizer=context.organizer,
@@ -300,10 +326,15 @@ def meeting_entry(values: MeetingValues, context: Context) -> Entry:
     if values.status == MeetingStatus.cancelled:
         summary = CANCELLED_PREFIX + summary
     start: datetime | date
-    end: datetime | date | None
+    end: datetime | date
+    notice = ""
     if values.starts_at is not None:
         start = to_london(values.starts_at)
-        end = to_london(values.ends_at) if values.ends_at is not None else None
+        if values.ends_at is not None:
+            end = to_london(values.ends_at)
+        else:  # elapsed time, from UTC: right across a change of the clocks too
+            end = to_london(values.starts_at + DEFAULT_LENGTH)
+            notice = _unknown_end_notice()
     else:  # the time is not known: an all-day entry, DTEND being the next day (exclusive)
         start, end = values.day, values.day + timedelta(days=1)
     url = network_url(values.network_slug)
@@ -322,6 +353,7 @@ def meeting_entry(values: MeetingValues, context: Context) -> Entry:
         location=values.location or values.network_location,
         description=_paragraphs(
             values.note,
+            notice,
             f"Chair: {values.network_chair}" if values.network_chair else "",
             f"{values.network_name}: {url}",
         ),
@@ -344,8 +376,7 @@ def vevent(entry: Entry) -> VEvent:
     component.add("status", entry.status)
     component.add("summary", entry.summary)
     component.add("dtstart", entry.start)
-    if entry.end is not None:
-        component.add("dtend", entry.end)
+    component.add("dtend", entry.end)
     all_day = not isinstance(entry.start, datetime)
     # All-day "time to be announced" meetings and cancelled entries do not make anyone busy.
     component.add("transp", "TRANSPARENT" if all_day or entry.status == "CANCELLED" else "OPAQUE")
@@ -399,6 +430,9 @@ def calendar_shell(name: str | None, description: str | None) -> Calendar:
 
     With a name it is a subscribable feed (NAME, X-WR-CALNAME, refresh interval); without one,
     a one-off file such as the e-mail attachment, which must not create a calendar of its own.
+    The name and description are an event's title or a network's name: given as ``vText``,
+    because icalendar writes properties it has no type for (NAME, the X-WR- ones) unescaped, and
+    a line break then fails the whole feed while a comma cuts the name short in vobject readers.
     """
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -406,11 +440,11 @@ def calendar_shell(name: str | None, description: str | None) -> Calendar:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     if name:
-        calendar.add("name", name)
-        calendar.add("x-wr-calname", name)
+        calendar.add("name", vText(name))
+        calendar.add("x-wr-calname", vText(name))
         if description:
-            calendar.add("description", description)
-            calendar.add("x-wr-caldesc", description)
+            calendar.add("description", vText(description))
+            calendar.add("x-wr-caldesc", vText(description))
         calendar.add("x-wr-timezone", TZID)
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
@@ -476,6 +510,27 @@ def clear_cache() -> None:
 
 
 def event_attachment(event: Event) -> str:
-    """The .ics sent with a confirmation: METHOD:PUBLISH, the event with the feeds' UID."""
+    """The .ics sent with a confirmation or a change: METHOD:PUBLISH, the event as the feeds
+    show it now, with their UID and SEQUENCE, so that it updates a copy already imported."""
     vevent_bytes = event_vevent(EventValues.of(event), Context.current())
     return calendar_bytes(None, None, [vevent_bytes]).decode()
+
+
+def cancellation_attachment(event: Event) -> str:
+    """The .ics for the "event cancelled" e-mail: the feeds' VEVENT of the cancelled event.
+
+    Same UID as the confirmation's file, STATUS:CANCELLED, "Cancelled: " before the title,
+    TRANSP:TRANSPARENT, and a higher SEQUENCE (cancelling bumps it), so that opening it turns an
+    imported entry into a cancelled one. It is METHOD:PUBLISH like the confirmation: the entry
+    came from a published file, not an invitation, and METHOD:CANCEL (iTIP's withdrawal of an
+    organiser's REQUEST, naming its attendees) has nothing to act on; so a calendar marks the
+    entry cancelled rather than deleting it, and the e-mail should say so.
+
+    Only for a cancelled event: when only the delegate's booking is withdrawn the event is still
+    on, and no file can say so truthfully (a CANCELLED entry would need a SEQUENCE above the
+    feeds', so a later re-booking's confirmation would look older and be ignored); that e-mail
+    should instead tell the delegate to delete the entry from their calendar.
+    """
+    if event.status != EventStatus.cancelled:
+        raise ValueError(f"event {event.id} is not cancelled")
+    return event_attachment(event)

@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, render_template, request
 
 from bookings.events.models import Event, EventKind, EventStatus
-from bookings.feeds import links, service
+from bookings.feeds import ical, links, service
 from bookings.feeds.ical import Context
 
 bp = Blueprint("feeds", __name__)
@@ -144,4 +144,5 @@ def calendars():
         overview=overview,
         chosen={network.slug for network in chosen},
         selection=selection,
+        default_length=ical.length_text(ical.DEFAULT_LENGTH),
     )

@@ -47,6 +47,8 @@ class Meeting(FeedItem, db.Model):
     are set only when the time is known, otherwise the meeting is an all-day entry."""
 
     __tablename__ = "meetings"
+    # The id is in the feed UID: SQLite must never hand a deleted meeting's id out again.
+    __table_args__ = {"sqlite_autoincrement": True}
     sequence_fields = ("day", "starts_at", "ends_at", "location", "status")
 
     id: Mapped[int] = mapped_column(primary_key=True)
