@@ -295,6 +295,116 @@ def test_lost_links_message_lists_each_booking_with_its_link(app, make, sector, 
     assert calendar_parts(message) == []
 
 
+# ----------------------------------------------------------------------------- calendars
+
+
+def feed_vevent(client, event):
+    feed = Calendar.from_ical(client.get("/feeds/events.ics").data)
+    [vevent] = [v for v in feed.walk("VEVENT") if str(v["UID"]) == event_uid(event)]
+    return vevent
+
+
+def test_event_cancelled_mail_carries_the_cancelled_event_for_the_delegates_calendar(
+    app, client, make, sector, smtp
+):
+    event = make.event(capacity=1, slug="cancelled-seminar")
+    service.book(event.id, details(sector, 1))
+    service.book(event.id, details(sector, 2))  # waiting list: never had a calendar file
+    send_due()
+    confirmation = vevent_of(smtp.inbox.to("delegate1@example.org")[0].message)
+    assert str(confirmation["STATUS"]) == "CONFIRMED"
+
+    service.cancel_event(event.id, "The venue has flooded.")
+    assert send_due().sent == 2
+
+    message = smtp.inbox.to("delegate1@example.org")[-1].message
+    assert message["Subject"] == f"Event cancelled: {event.title}"
+    [ics] = calendar_parts(message)
+    assert ics.get_filename() == "cancelled-seminar.ics"
+    cancelled = vevent_of(message)
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["UID"]) == str(confirmation["UID"]) == event_uid(event)
+    assert int(cancelled["SEQUENCE"]) > int(confirmation["SEQUENCE"])
+    published = feed_vevent(client, event)
+    assert str(published["STATUS"]) == "CANCELLED"
+    assert int(cancelled["SEQUENCE"]) == int(published["SEQUENCE"])
+    text = text_part(message)
+    assert "The venue has flooded." in text
+    assert "open the attached calendar file (cancelled-seminar.ics)" in text
+    assert "cancelled-seminar.ics" in html_part(message)
+
+    waiting = smtp.inbox.to("delegate2@example.org")[-1].message
+    assert waiting["Subject"] == f"Event cancelled: {event.title}"
+    assert calendar_parts(waiting) == []
+    assert "calendar" not in text_part(waiting)
+
+
+def test_own_cancellation_mail_says_plainly_how_to_remove_the_calendar_entry(
+    app, make, sector, smtp
+):
+    event = make.event(capacity=1)
+    placed = service.book(event.id, details(sector, 1))
+    waiting = service.book(event.id, details(sector, 2))
+    service.cancel(waiting.booking.id)
+    service.cancel(placed.booking.id)
+    send_due()
+
+    [_confirmed, cancelled] = [r.message for r in smtp.inbox.to("delegate1@example.org")]
+    # The event goes ahead: a PUBLISH file could only mark the whole event cancelled.
+    assert calendar_parts(cancelled) == []
+    for body in (text_part(cancelled), html_part(cancelled)):
+        assert "please delete the entry yourself" in body
+    [_waitlisted, left] = [r.message for r in smtp.inbox.to("delegate2@example.org")]
+    assert "calendar" not in text_part(left)  # never had a calendar file
+
+
+def test_moved_event_mail_gives_old_and_new_time_and_an_updating_calendar_file(
+    app, client, make, sector, smtp
+):
+    from bookings.events import manage_service
+    from bookings.london import format_datetime, format_time_range
+
+    event = make.event(slug="moved-seminar")
+    service.book(event.id, details(sector, 1))
+    send_due()
+    confirmation = vevent_of(smtp.received[0].message)
+    was = event.starts_at
+    later = manage_service.EventData(
+        title=event.title,
+        slug=event.slug,
+        kind=event.kind,
+        summary=event.summary,
+        description=event.description,
+        notes=event.notes,
+        starts_at=event.starts_at + timedelta(days=1, hours=3),
+        ends_at=event.ends_at + timedelta(days=1, hours=3),
+        venue_id=event.venue_id,
+        booking_opens_at=event.booking_opens_at,
+        booking_closes_at=event.booking_closes_at,
+        series=event.series,
+        host_network_id=event.host_network_id,
+    )
+    _event, told = manage_service.update_event(
+        event.id, later, event.version, notify_delegates=True
+    )
+    assert told == 1
+    assert send_due().sent == 1
+
+    message = smtp.received[-1].message
+    assert message["Subject"] == f"Change of time or place: {event.title}"
+    db.session.refresh(event)
+    text = text_part(message)
+    assert format_time_range(event.starts_at, event.ends_at) in text
+    assert f"(it was {format_datetime(was)})" in text
+    assert "open the attached calendar file (moved-seminar.ics)" in text
+    assert "If yours adds a second entry instead, please delete the old one." in text
+    moved = vevent_of(message)
+    assert str(moved["UID"]) == str(confirmation["UID"])
+    assert int(moved["SEQUENCE"]) > int(confirmation["SEQUENCE"])
+    assert moved.decoded("DTSTART") == feed_vevent(client, event).decoded("DTSTART")
+    assert moved.decoded("DTSTART") != confirmation.decoded("DTSTART")
+
+
 # ----------------------------------------------------------------------------- rendered when due
 
 

@@ -2,6 +2,11 @@
 
 Queued in the caller's transaction, worded when sent (see ``bookings.booking.notifications``,
 whose helpers find the booking, withdraw a purged one's message and derive the manage link).
+
+Calendar files are ``METHOD:PUBLISH`` copies of the feed's VEVENT (same UID). A calendar that
+already holds the event takes such a copy as an update only when its SEQUENCE is not lower than
+the one it has, and many programs open it as a file to import rather than apply it by
+themselves; the wording says so instead of promising that the calendar changes by itself.
 """
 
 from __future__ import annotations
@@ -55,12 +60,16 @@ def organisers_message(booking: Booking, subject: str, body: str) -> OutboxMessa
 
 @outbox.renderer("event_cancelled")
 def _event_cancelled(message: OutboxMessage, session: Session) -> Rendered:
+    """A delegate who had a place (and so a calendar file) gets the event's cancelled VEVENT:
+    same UID, STATUS:CANCELLED and the SEQUENCE the cancellation bumped."""
     booking = delegate_mail.delegate(message, session)
     event = booking.event
+    calendar = delegate_mail.calendar_file(booking) if booking.confirmed_at else {}
     return from_templates(
         "event_cancelled",
         f"Event cancelled: {event.title}",
         **delegate_mail.about(booking),
+        **calendar,
         reason=event.cancellation_reason,
     )
 

@@ -60,9 +60,10 @@ def from_templates(
     ics_filename: str = "event.ics",
     **context: Any,
 ) -> Rendered:
-    """Render ``templates/mail/<template>.txt`` and ``.html`` with the subject on one line."""
+    """Render ``templates/mail/<template>.txt`` and ``.html`` with the subject on one line;
+    ``calendar_file`` tells the templates the name of the attached ``.ics`` (None: none)."""
     subject = one_line(subject)
-    context = {"subject": subject, **context}
+    context = {"subject": subject, "calendar_file": ics_filename if ics else None, **context}
     return Rendered(
         subject=subject,
         body_text=render_template(f"mail/{template}.txt", **context),
