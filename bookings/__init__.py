@@ -49,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from bookings import cli, web
+    from bookings.booking import notifications as booking_mail  # noqa: F401  (their renderers)
+    from bookings.events import notifications as event_mail  # noqa: F401
     from bookings.mail import sender
 
     web.init_app(app)

@@ -3,9 +3,10 @@
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
 in their e-mails, so it would tie them to the row. Their e-mails go from the outbox, since a
-message holds a name and an address (and so does its ``.eml`` copy, written when there is
-no mail server). Each run goes to the audit log with the purge itself, and to the log with
-counts and who ran it (an organiser's address or the command line's user), never a delegate.
+message holds an address (and its ``.eml`` copy, written when there is no mail server, the
+whole text); one queued for a booking purged anyway is withdrawn by the sender, never sent.
+Each run goes to the audit log with the purge itself, and to the log with counts and who ran
+it (an organiser's address or the command line's user), never a delegate.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bookings.db import db, utcnow
 from bookings.events.models import Event
 from bookings.london import format_date, london_day_bounds
 from bookings.mail.models import OutboxMessage
-from bookings.mail.sender import remove_written
+from bookings.mail.transport import remove_written
 
 log = logging.getLogger(__name__)
 

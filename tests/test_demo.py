@@ -446,8 +446,6 @@ def test_clear_empties_every_table_children_first(loaded):
             booking_id=booking.id,
             kind="confirmed",
             recipient="ada@example.org",
-            subject="Your place",
-            body_text="See you there.",
         )
     )
     db.session.commit()

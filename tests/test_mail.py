@@ -22,7 +22,7 @@ from bookings.booking import service
 from bookings.booking.models import BookingStatus
 from bookings.db import db, utcnow
 from bookings.feeds.ical import event_uid
-from bookings.mail import sender
+from bookings.mail import sender, transport
 from bookings.mail.models import OutboxMessage
 from bookings.mail.sender import backoff, send_due
 
@@ -49,6 +49,9 @@ class Inbox:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.reject: set[str] = set()
+        # Keep this many messages, then answer as if they were lost (a server that crashes
+        # between accepting a message and saying so).
+        self.keep_but_fail = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
@@ -61,6 +64,9 @@ class Inbox:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        if self.keep_but_fail:
+            self.keep_but_fail -= 1
+            return "451 4.3.0 Local error in processing"
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Received]:
@@ -146,6 +152,13 @@ def html_part(message: EmailMessage) -> str:
 
 def calendar_parts(message: EmailMessage) -> list[EmailMessage]:
     return [part for part in message.walk() if part.get_content_type() == "text/calendar"]
+
+
+def vevent_of(message: EmailMessage):
+    [ics] = calendar_parts(message)
+    assert ics.get_param("method") == "PUBLISH"
+    [vevent] = Calendar.from_ical(ics.get_payload(decode=True)).walk("VEVENT")
+    return vevent
 
 
 # ----------------------------------------------------------------------------- what arrives
@@ -280,6 +293,224 @@ def test_lost_links_message_lists_each_booking_with_its_link(app, make, sector, 
         assert placed.booking.reference in text
     assert "on the waiting list" in text and "place confirmed" in text
     assert calendar_parts(message) == []
+
+
+# ----------------------------------------------------------------------------- calendars
+
+
+def feed_vevent(client, event):
+    feed = Calendar.from_ical(client.get("/feeds/events.ics").data)
+    [vevent] = [v for v in feed.walk("VEVENT") if str(v["UID"]) == event_uid(event)]
+    return vevent
+
+
+def test_event_cancelled_mail_carries_the_cancelled_event_for_the_delegates_calendar(
+    app, client, make, sector, smtp
+):
+    event = make.event(capacity=1, slug="cancelled-seminar")
+    service.book(event.id, details(sector, 1))
+    service.book(event.id, details(sector, 2))  # waiting list: never had a calendar file
+    send_due()
+    confirmation = vevent_of(smtp.inbox.to("delegate1@example.org")[0].message)
+    assert str(confirmation["STATUS"]) == "CONFIRMED"
+
+    service.cancel_event(event.id, "The venue has flooded.")
+    assert send_due().sent == 2
+
+    message = smtp.inbox.to("delegate1@example.org")[-1].message
+    assert message["Subject"] == f"Event cancelled: {event.title}"
+    [ics] = calendar_parts(message)
+    assert ics.get_filename() == "cancelled-seminar.ics"
+    cancelled = vevent_of(message)
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert str(cancelled["UID"]) == str(confirmation["UID"]) == event_uid(event)
+    assert int(cancelled["SEQUENCE"]) > int(confirmation["SEQUENCE"])
+    published = feed_vevent(client, event)
+    assert str(published["STATUS"]) == "CANCELLED"
+    assert int(cancelled["SEQUENCE"]) == int(published["SEQUENCE"])
+    text = text_part(message)
+    assert "The venue has flooded." in text
+    assert "open the attached calendar file (cancelled-seminar.ics)" in text
+    assert "cancelled-seminar.ics" in html_part(message)
+
+    waiting = smtp.inbox.to("delegate2@example.org")[-1].message
+    assert waiting["Subject"] == f"Event cancelled: {event.title}"
+    assert calendar_parts(waiting) == []
+    assert "calendar" not in text_part(waiting)
+
+
+def test_own_cancellation_mail_says_plainly_how_to_remove_the_calendar_entry(
+    app, make, sector, smtp
+):
+    event = make.event(capacity=1)
+    placed = service.book(event.id, details(sector, 1))
+    waiting = service.book(event.id, details(sector, 2))
+    service.cancel(waiting.booking.id)
+    service.cancel(placed.booking.id)
+    send_due()
+
+    [_confirmed, cancelled] = [r.message for r in smtp.inbox.to("delegate1@example.org")]
+    # The event goes ahead: a PUBLISH file could only mark the whole event cancelled.
+    assert calendar_parts(cancelled) == []
+    for body in (text_part(cancelled), html_part(cancelled)):
+        assert "please delete the entry yourself" in body
+    [_waitlisted, left] = [r.message for r in smtp.inbox.to("delegate2@example.org")]
+    assert "calendar" not in text_part(left)  # never had a calendar file
+
+
+def test_moved_event_mail_gives_old_and_new_time_and_an_updating_calendar_file(
+    app, client, make, sector, smtp
+):
+    from bookings.events import manage_service
+    from bookings.london import format_datetime, format_time_range
+
+    event = make.event(slug="moved-seminar")
+    service.book(event.id, details(sector, 1))
+    send_due()
+    confirmation = vevent_of(smtp.received[0].message)
+    was = event.starts_at
+    later = manage_service.EventData(
+        title=event.title,
+        slug=event.slug,
+        kind=event.kind,
+        summary=event.summary,
+        description=event.description,
+        notes=event.notes,
+        starts_at=event.starts_at + timedelta(days=1, hours=3),
+        ends_at=event.ends_at + timedelta(days=1, hours=3),
+        venue_id=event.venue_id,
+        booking_opens_at=event.booking_opens_at,
+        booking_closes_at=event.booking_closes_at,
+        series=event.series,
+        host_network_id=event.host_network_id,
+    )
+    _event, told = manage_service.update_event(
+        event.id, later, event.version, notify_delegates=True
+    )
+    assert told == 1
+    assert send_due().sent == 1
+
+    message = smtp.received[-1].message
+    assert message["Subject"] == f"Change of time or place: {event.title}"
+    db.session.refresh(event)
+    text = text_part(message)
+    assert format_time_range(event.starts_at, event.ends_at) in text
+    assert f"(it was {format_datetime(was)})" in text
+    assert "open the attached calendar file (moved-seminar.ics)" in text
+    assert "If yours adds a second entry instead, please delete the old one." in text
+    moved = vevent_of(message)
+    assert str(moved["UID"]) == str(confirmation["UID"])
+    assert int(moved["SEQUENCE"]) > int(confirmation["SEQUENCE"])
+    assert moved.decoded("DTSTART") == feed_vevent(client, event).decoded("DTSTART")
+    assert moved.decoded("DTSTART") != confirmation.decoded("DTSTART")
+
+
+# ----------------------------------------------------------------------------- rendered when due
+
+
+def test_the_outbox_row_holds_what_to_send_not_the_text_nor_the_link(app, make, sector, smtp):
+    event = make.event(capacity=1)
+    service.book(event.id, details(sector, 1))
+    placed = service.book(event.id, details(sector, 2, name="Zainab Hussain"))
+    [_, row] = outbox()
+    assert (row.kind, row.booking_id, row.recipient) == (
+        "waitlisted",
+        placed.booking.id,
+        "delegate2@example.org",
+    )
+    assert row.data == {"position": 1}
+    stored = repr([getattr(row, column.key) for column in OutboxMessage.__table__.columns])
+    for secret in ("Zainab", placed.token, placed.booking.reference):
+        assert secret not in stored
+
+    send_due()
+    text = text_part(smtp.inbox.to("delegate2@example.org")[0].message)
+    assert "Dear Zainab Hussain" in text and manage_url(placed.token) in text
+
+
+def test_a_message_is_worded_when_sent_so_it_tells_the_event_as_it_now_stands(
+    app, make, sector, smtp
+):
+    event = make.event(title="Working together")
+    service.book(event.id, details(sector, 1))
+    new_venue = make.venue(name="Guildhall", address="Gresham Street", postcode="EC2V 7HH")
+    event.venue = new_venue
+    db.session.commit()
+
+    send_due()
+    text = text_part(smtp.received[0].message)
+    assert "Guildhall" in text and "Gresham Street" in text
+    assert "Guildhall" in str(vevent_of(smtp.received[0].message)["LOCATION"])
+
+
+def test_a_message_for_a_purged_booking_is_withdrawn_never_sent(app, make, sector, smtp):
+    from bookings import privacy
+    from bookings.events import messages
+    from bookings.london import london_date
+
+    event = make.event()
+    service.book(event.id, details(sector, 1, name="Precious Adeyemi"))
+    assert send_due().sent == 1
+    # The event took place; its delegates' data was purged. An organiser then writes to them.
+    event.starts_at = utcnow() - timedelta(days=3)
+    event.ends_at = event.starts_at + timedelta(hours=2)
+    db.session.commit()
+    assert privacy.purge(london_date(utcnow())).bookings == 1
+    messages.send(event.id, "confirmed", "Slides", "The slides are online.", "org@example.org")
+
+    report = send_due()
+
+    assert (report.sent, report.failed, report.withdrawn) == (0, 0, 1)
+    assert len(smtp.received) == 1  # only the confirmation, from before the purge
+    [row] = outbox()
+    assert row.kind == "organisers_message"
+    assert row.sent_at is None and row.withdrawn_at is not None
+    assert row.last_error == "withdrawn: the booking's personal data has been purged"
+    runner = app.test_cli_runner()
+    assert (
+        "0 failed message(s) made due now" in runner.invoke(args=["mail", "send", "--retry"]).output
+    )
+    status = runner.invoke(args=["mail", "status"]).output
+    assert "Queued:  0" in status and "Failing: 0" in status and "Withdrawn: 1" in status
+    assert send_due(now=utcnow() + timedelta(days=1)).attempted == 0
+    assert smtp.received[0].rcpt_tos == ["delegate1@example.org"]
+
+
+def test_a_renderer_that_fails_keeps_the_message_queued_with_back_off(
+    app, make, sector, smtp, monkeypatch, caplog
+):
+    from bookings.mail import outbox as outbox_module
+
+    caplog.set_level(logging.INFO, logger="bookings.mail")
+    service.book(make.event().id, details(sector, 1))
+
+    def broken(message, session):
+        raise RuntimeError("template gone for delegate1@example.org")
+
+    monkeypatch.setitem(outbox_module._renderers, "confirmed", broken)
+    t0 = utcnow()
+    assert send_due(now=t0).failed == 1
+    [row] = outbox()
+    assert row.sent_at is None and row.attempts == 1 and row.last_error == "RuntimeError"
+    assert row.next_attempt_at == t0 + timedelta(minutes=1)
+    assert "delegate1@example.org" not in caplog.text
+
+    monkeypatch.undo()
+    assert send_due(now=t0 + timedelta(minutes=2)).sent == 1
+    assert smtp.received[0].rcpt_tos == ["delegate1@example.org"]
+
+
+def test_a_repeat_after_a_lost_answer_keeps_the_same_message_id(app, make, sector, smtp):
+    service.book(make.event().id, details(sector, 1))
+    smtp.inbox.keep_but_fail = 1  # takes the message, then answers as if it had not
+
+    t0 = utcnow()
+    assert send_due(now=t0).failed == 1
+    assert send_due(now=t0 + timedelta(minutes=2)).sent == 1
+
+    first, repeat = (r.message for r in smtp.received)
+    assert first["Message-ID"] == repeat["Message-ID"]
+    assert re.fullmatch(r"<outbox\.1\.\d+@londonscb\.example\.org>", first["Message-ID"])
 
 
 # ----------------------------------------------------------------------------- failures
@@ -427,17 +658,17 @@ def test_a_message_claimed_by_one_sender_is_skipped_by_another(
     event = make.event()
     for n in (1, 2, 3):
         service.book(event.id, details(sector, n))
-    deliver = sender._SMTPOutlet.deliver
+    deliver = transport.SMTPOutlet.deliver
     inner: list[sender.SendReport] = []
 
-    def deliver_while_another_sender_runs(self, claimed, message):
+    def deliver_while_another_sender_runs(self, message, row_id, kind):
         if not inner:
             # Sender A holds its claim on message 1 and is "talking to SMTP": B runs now.
-            monkeypatch.setattr(sender._SMTPOutlet, "deliver", deliver)
+            monkeypatch.setattr(transport.SMTPOutlet, "deliver", deliver)
             inner.append(send_due())
-        return deliver(self, claimed, message)
+        return deliver(self, message, row_id, kind)
 
-    monkeypatch.setattr(sender._SMTPOutlet, "deliver", deliver_while_another_sender_runs)
+    monkeypatch.setattr(transport.SMTPOutlet, "deliver", deliver_while_another_sender_runs)
     outer = send_due()
 
     [inner_report] = inner
@@ -596,3 +827,80 @@ def test_the_after_request_attempt_logs_and_swallows_its_own_errors(app, caplog,
     assert sender.send_quietly(app) is None
     assert "the after-request attempt failed: RuntimeError" in caplog.text
     assert "jane@example.org" not in caplog.text
+
+
+# ----------------------------------------------------------------------------- the upgrade
+
+
+def test_mail_queued_before_the_upgrade_is_still_sent_after_it(database_url, tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import column, inspect, table, text
+
+    from bookings.db import UTCDateTime
+    from tests.conftest import make_app
+
+    app = make_app(database_url, tmp_path)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(revision="9dcea341adb8")  # the outbox that stored rendered text
+        old_outbox = table(
+            "outbox",
+            *(column(name) for name in ("kind", "recipient", "subject", "body_text", "body_html")),
+            *(column(name) for name in ("ics", "ics_filename", "attempts", "last_error")),
+            column("created_at", UTCDateTime()),
+            column("next_attempt_at", UTCDateTime()),
+            column("sent_at", UTCDateTime()),
+        )
+        now = utcnow()
+        row = {
+            "kind": "confirmed",
+            "recipient": "early@example.org",
+            "body_html": "",
+            "ics": None,
+            "ics_filename": "event.ics",
+            "attempts": 0,
+            "last_error": "",
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        with db.engine.begin() as conn:
+            conn.execute(
+                old_outbox.insert(),
+                [
+                    {**row, "subject": "Sent before", "body_text": "Old text", "sent_at": now},
+                    {
+                        **row,
+                        "subject": "Queued before",
+                        "body_text": "Queued text",
+                        "sent_at": None,
+                    },
+                ],
+            )
+
+        upgrade()
+        assert send_due().sent == 1
+        written = (tmp_path / "mail" / "000002-confirmed.eml").read_bytes()
+        message = email.message_from_bytes(written, policy=email.policy.default)
+        assert message["Subject"] == "Queued before"
+        assert text_part(message).strip() == "Queued text"
+        assert message["To"] == "early@example.org"
+        sent_before, queued_before = outbox()
+        assert sent_before.data == {}  # a sent message keeps no copy of its text
+        assert queued_before.sent_at is not None
+
+        # A message queued since has no text yet: a downgrade would lose it, so it refuses.
+        db.session.add(OutboxMessage(kind="links", recipient="late@example.org", data={}))
+        db.session.commit()
+        db.session.remove()
+        with pytest.raises(SystemExit):  # Flask-Migrate prints the reason and exits
+            downgrade(revision="9dcea341adb8")
+        assert send_due().withdrawn == 1  # it lists no live booking: withdrawn, then gone
+        downgrade(revision="9dcea341adb8")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("outbox")}
+            assert {"subject", "body_text", "body_html", "ics"} <= columns
+            assert "data" not in columns
+        db.engine.dispose()

@@ -12,6 +12,7 @@ from bookings.booking import service as booking_service
 from bookings.db import StaleEdit, db, utcnow
 from bookings.events import manage_service
 from bookings.london import london_date, london_datetime, to_london
+from bookings.mail.outbox import render
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -269,8 +270,8 @@ def test_moving_a_published_event_tells_its_delegates_with_a_calendar(client, lo
     assert response.status_code == 302
     (moved,) = _outbox("event_moved")
     assert moved.recipient == "delegate1@example.org"
-    assert "City Hall" in moved.body_text
-    assert "BEGIN:VEVENT" in moved.ics
+    assert "City Hall" in render(moved).body_text
+    assert "BEGIN:VEVENT" in render(moved).ics
     db.session.refresh(event)
     assert event.sequence == 1  # only the venue changed, and subscribers must see it
 
@@ -364,7 +365,7 @@ def test_cancel_event_emails_everyone_and_feed_shows_cancelled(client, login, ma
         "delegate1@example.org",
         "delegate2@example.org",
     ]
-    assert all("Because of the rail strike." in m.body_text for m in mails)
+    assert all("Because of the rail strike." in render(m).body_text for m in mails)
     statuses = set(db.session.scalars(select(Booking.status)))
     assert statuses == {BookingStatus.cancelled}
     feed = client.get("/feeds/events.ics")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bookings.booking import service as booking_service
 from bookings.db import db, utcnow
+from bookings.mail.outbox import render
 from bookings.models import AuditEntry, Booking, BookingStatus, Event, EventMessage, OutboxMessage
 
 
@@ -187,7 +188,7 @@ def test_message_to_confirmed_delegates_keeps_a_copy(client, login, make):
     assert response.status_code == 302
     (mail,) = _outbox("organisers_message")
     assert mail.recipient == "delegate1@example.org"
-    assert "We are in Room 4." in mail.body_text
+    assert "We are in Room 4." in render(mail).body_text
     copy = db.session.scalar(select(EventMessage))
     assert (copy.recipients, copy.subject) == (1, "Room change")
     assert "Room change" in client.get(f"/manage/events/{event.id}").text

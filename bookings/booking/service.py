@@ -12,20 +12,20 @@ import enum
 import hashlib
 import hmac
 import secrets
-from base64 import urlsafe_b64encode
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
+from bookings.booking import notifications
 from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.booking.tokens import manage_token
 from bookings.db import db, utcnow
+from bookings.events import notifications as event_notifications
 from bookings.events.models import Event, EventStatus
-from bookings.mail import notify
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 
@@ -160,12 +160,6 @@ def availability(event: Event, now: datetime | None = None) -> Availability:
 # ----------------------------------------------------------------------------- tokens
 
 
-def manage_token(booking: Booking) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"manage-link:" + booking.token_salt.encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -248,7 +242,7 @@ def _promote(event: Event, now: datetime) -> list[Booking]:
     for booking in promoted:
         booking.status = BookingStatus.confirmed
         booking.confirmed_at = now
-        notify.promoted(booking, manage_token(booking))
+        notifications.promoted(booking)
     return promoted
 
 
@@ -310,9 +304,9 @@ def book(
     try:
         db.session.flush()
         if booking.status == BookingStatus.confirmed:
-            notify.confirmed(booking, token)
+            notifications.confirmed(booking)
         else:
-            notify.waitlisted(booking, token, waiting_position(booking))
+            notifications.waitlisted(booking, waiting_position(booking))
         if also is not None:
             also(booking)
         db.session.commit()
@@ -337,7 +331,7 @@ def cancel(
     booking.cancelled_at = now
     db.session.flush()
     if notify_delegate:
-        notify.cancelled(booking)
+        notifications.cancelled(booking)
     if was_confirmed:
         _promote(event, now)
     db.session.commit()
@@ -413,7 +407,7 @@ def resend_links(address: str, now: datetime | None = None) -> int:
         )
     )
     if bookings:
-        notify.links(bookings[0].email, [(b, manage_token(b)) for b in bookings])
+        notifications.links(bookings[0].email, bookings)
         db.session.commit()
     return len(bookings)
 
@@ -465,7 +459,7 @@ def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> lis
         booking.cancelled_at = now
     db.session.flush()
     for booking in active:
-        notify.event_cancelled(booking, event.cancellation_reason)
+        event_notifications.event_cancelled(booking)
     db.session.commit()
     return active
 
@@ -488,7 +482,7 @@ def confirm_with_override(booking_id: int, now: datetime | None = None) -> tuple
     booking.status = BookingStatus.confirmed
     booking.confirmed_at = now
     db.session.flush()
-    notify.promoted(booking, manage_token(booking))
+    notifications.promoted(booking)
     db.session.commit()
     return booking, raised
 

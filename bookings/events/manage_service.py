@@ -20,6 +20,7 @@ from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db, saved_unless_stale, utcnow
+from bookings.events import notifications
 from bookings.events import service as event_service
 from bookings.events.models import (
     Event,
@@ -31,7 +32,6 @@ from bookings.events.models import (
     Venue,
 )
 from bookings.london import NonexistentLocalTime, london_datetime, wall_clock
-from bookings.mail import notify
 from bookings.networks.models import Network
 
 AUDITED_FIELDS = (
@@ -189,21 +189,6 @@ def _apply(event: Event, data: EventData) -> None:
     event.host_network_id = data.host_network_id or None
 
 
-def _moved_lines(before: dict, event: Event) -> list[str]:
-    """What a delegate must hear: the old and new time, the old and new venue."""
-    lines = []
-    if before["starts_at"] != event.starts_at or before["ends_at"] != event.ends_at:
-        lines.append(
-            f"The event now runs {london.format_date(event.starts_at)}, "
-            f"{london.format_time_range(event.starts_at, event.ends_at)} "
-            f"(it was {london.format_datetime(before['starts_at'])})."
-        )
-    if before["venue_id"] != event.venue_id:
-        place = event.venue.full_address if event.venue else "a venue to be confirmed"
-        lines.append(f"The venue is now {place}.")
-    return lines
-
-
 # ----------------------------------------------------------------------------- changes
 
 
@@ -253,10 +238,13 @@ def _save_edit(event: Event, data: EventData, notify_delegates: bool) -> int:
     moved_slots = _move_programme(event, before["starts_at"], before["ends_at"])
     db.session.flush()
     told = 0
-    moved = _moved_lines(before, event)
-    if moved and notify_delegates and event.status == EventStatus.published:
+    time_changed = (before["starts_at"], before["ends_at"]) != (event.starts_at, event.ends_at)
+    venue_changed = before["venue_id"] != event.venue_id
+    published = event.status == EventStatus.published
+    if (time_changed or venue_changed) and notify_delegates and published:
+        was_starts_at = before["starts_at"] if time_changed else None
         for booking in active_bookings(event.id):
-            notify.event_moved(booking, booking_service.manage_token(booking), moved)
+            notifications.event_moved(booking, was_starts_at, venue_changed)
             told += 1
     summary = f"Edited {event.title}"
     if moved_slots:

@@ -6,11 +6,10 @@ from sqlalchemy import select
 
 from bookings.accounts import service as accounts
 from bookings.booking.models import BookingStatus
-from bookings.booking.service import manage_token
 from bookings.db import db
+from bookings.events import notifications
 from bookings.events.manage_models import EventMessage
 from bookings.events.manage_service import active_bookings
-from bookings.mail import notify
 
 AUDIENCE_STATUSES = {
     "confirmed": (BookingStatus.confirmed,),
@@ -34,7 +33,7 @@ def send(event_id: int, audience: str, subject: str, body: str, sent_by: str) ->
     recipients = active_bookings(event_id, AUDIENCE_STATUSES[audience])
     subject, body = " ".join(subject.split()), body.strip()
     for booking in recipients:
-        notify.organisers_message(booking, manage_token(booking), subject, body)
+        notifications.organisers_message(booking, subject, body)
     message = EventMessage(
         event_id=event_id,
         audience=audience,

@@ -28,6 +28,8 @@ def _summary(report) -> str:
     parts = [f"{report.sent} sent", f"{report.failed} failed"]
     if report.skipped:
         parts.append(f"{report.skipped} taken by another sender")
+    if report.withdrawn:
+        parts.append(f"{report.withdrawn} withdrawn (no longer sendable)")
     return ", ".join(parts)
 
 
@@ -102,6 +104,8 @@ def status_command() -> None:
     click.echo(f"Queued:  {state.queued} (due now: {state.due})")
     click.echo(f"Failing: {state.failing} (retried with back-off)")
     click.echo(f"Sent:    {state.sent} (last {_when(state.last_sent)})")
+    if state.withdrawn:
+        click.echo(f"Withdrawn: {state.withdrawn} (their bookings were purged; never sent)")
     if state.oldest_unsent is not None:
         click.echo(f"Oldest unsent message queued {_when(state.oldest_unsent)} (London time).")
     if state.failures:

@@ -1,16 +1,24 @@
-"""The outbox: e-mail written in the same transaction as the change it reports."""
+"""The outbox row: what to send, written in the same transaction as the change it reports."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bookings.db import UTCDateTime, db, utcnow
 
 
 class OutboxMessage(db.Model):
+    """One message to send: its kind, whom it is about and to, and what it cannot read back.
+
+    The text is rendered by the kind's renderer when the message is due, from the booking and
+    event as they then stand; ``data`` holds only what is gone by then (the old time of a moved
+    event, an organiser's words, a waiting-list position at the time of joining).
+    """
+
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"),)
 
@@ -20,11 +28,10 @@ class OutboxMessage(db.Model):
     )
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text, default="")
-    ics: Mapped[str | None] = mapped_column(Text)
-    ics_filename: Mapped[str] = mapped_column(String(120), default="event.ics")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The site the change was made on ("https://host/"), so that links point where the
+    # delegate booked even when no SERVER_NAME is configured; empty outside a request.
+    site_url: Mapped[str] = mapped_column(String(300), default="")
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -33,3 +40,6 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set instead of ``sent_at`` when the message can no longer be sent (its booking was
+    # purged); ``last_error`` says why. Never retried.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,146 @@
+"""What a delegate hears about their own booking: confirmed, waitlisted, promoted, cancelled,
+and the lost-links reminder.
+
+The first half queues a message in the caller's transaction (nothing is rendered then); the
+second half words each kind when the sender finds it due, from the booking as it then stands.
+The manage link is derived again from the booking (:func:`manage_url`), so no secret is stored
+in the outbox. A booking purged or deleted before its message went gets nothing: the message
+is withdrawn, never sent to "Purged delegate".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bookings.booking.models import Booking, BookingStatus
+from bookings.booking.tokens import manage_token
+from bookings.feeds.ical import event_attachment
+from bookings.mail import outbox
+from bookings.mail.messages import Rendered, from_templates
+from bookings.mail.models import OutboxMessage
+
+
+def manage_url(booking: Booking) -> str:
+    return url_for("booking.manage", token=manage_token(booking), _external=True)
+
+
+def _queue(kind: str, booking: Booking, **data: Any) -> OutboxMessage:
+    return outbox.queue(kind, booking.email, booking_id=booking.id, data=data)
+
+
+# ----------------------------------------------------------------------------- queueing
+
+
+def confirmed(booking: Booking) -> OutboxMessage:
+    return _queue("confirmed", booking)
+
+
+def waitlisted(booking: Booking, position: int | None) -> OutboxMessage:
+    # The position when the delegate joined: by the time the message goes it may have moved.
+    return _queue("waitlisted", booking, position=position)
+
+
+def promoted(booking: Booking) -> OutboxMessage:
+    return _queue("promoted", booking)
+
+
+def cancelled(booking: Booking) -> OutboxMessage:
+    return _queue("cancelled", booking)
+
+
+def links(recipient: str, bookings: Sequence[Booking]) -> OutboxMessage:
+    """One message listing these bookings' links; it is about an address, not one booking."""
+    return outbox.queue("links", recipient, data={"bookings": [b.id for b in bookings]})
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def delegate(message: OutboxMessage, session: Session) -> Booking:
+    """The booking a message is about, or :class:`~bookings.mail.outbox.NotSendable`."""
+    booking = session.get(Booking, message.booking_id) if message.booking_id else None
+    if booking is None:
+        raise outbox.NotSendable("the booking no longer exists")
+    if booking.purged_at is not None:
+        raise outbox.NotSendable("the booking's personal data has been purged")
+    return booking
+
+
+def about(booking: Booking) -> dict[str, Any]:
+    """What every template about one booking reads."""
+    return {"booking": booking, "event": booking.event, "venue": booking.event.venue}
+
+
+def calendar_file(booking: Booking) -> dict[str, Any]:
+    """The event's VEVENT as the feeds have it now (same UID, current SEQUENCE and STATUS)."""
+    event = booking.event
+    return {"ics": event_attachment(event), "ics_filename": f"{event.slug}.ics"}
+
+
+@outbox.renderer("confirmed")
+def _confirmed(message: OutboxMessage, session: Session) -> Rendered:
+    booking = delegate(message, session)
+    return from_templates(
+        "confirmed",
+        f"Your place is confirmed: {booking.event.title}",
+        **about(booking),
+        **calendar_file(booking),
+        manage_url=manage_url(booking),
+    )
+
+
+@outbox.renderer("waitlisted")
+def _waitlisted(message: OutboxMessage, session: Session) -> Rendered:
+    booking = delegate(message, session)
+    return from_templates(
+        "waitlisted",
+        f"You are on the waiting list: {booking.event.title}",
+        **about(booking),
+        manage_url=manage_url(booking),
+        position=message.data.get("position"),
+    )
+
+
+@outbox.renderer("promoted")
+def _promoted(message: OutboxMessage, session: Session) -> Rendered:
+    booking = delegate(message, session)
+    return from_templates(
+        "promoted",
+        f"A place has come free for you: {booking.event.title}",
+        **about(booking),
+        **calendar_file(booking),
+        manage_url=manage_url(booking),
+    )
+
+
+@outbox.renderer("cancelled")
+def _cancelled(message: OutboxMessage, session: Session) -> Rendered:
+    """No calendar file: the event goes ahead, so a PUBLISH file could not honestly remove
+    the delegate's entry (only mark the whole event cancelled); the text says to delete it."""
+    booking = delegate(message, session)
+    return from_templates(
+        "cancelled",
+        f"Booking cancelled: {booking.event.title}",
+        **about(booking),
+        event_url=url_for("events.show", slug=booking.event.slug, _external=True),
+    )
+
+
+@outbox.renderer("links")
+def _links(message: OutboxMessage, session: Session) -> Rendered:
+    """The bookings still live when the message goes, in the order they were listed."""
+    wanted = [int(booking_id) for booking_id in message.data.get("bookings", [])]
+    found = {
+        booking.id: booking
+        for booking in session.scalars(select(Booking).where(Booking.id.in_(wanted)))
+        if booking.purged_at is None and booking.status != BookingStatus.cancelled
+    }
+    entries = [(found[i], manage_url(found[i])) for i in wanted if i in found]
+    if not entries:
+        raise outbox.NotSendable("none of its bookings is still live")
+    return from_templates("links", "Your booking links", booking=None, entries=entries)
