@@ -24,8 +24,8 @@ from bookings.booking.models import Booking
 from bookings.db import db, utcnow
 from bookings.events.models import Event
 from bookings.london import format_date, london_day_bounds
+from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
-from bookings.mail.transport import remove_written
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def purge(
     who = entry.user_email or ran_from or "unknown"
     db.session.commit()
     db.session.expire_all()
-    remove_written(message_ids)
+    mail.remove_written(message_ids)
     log.info(
         "privacy purge before %s by %s: %d bookings at %d events purged, "
         "%d outbox messages deleted",

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 
 from bookings.booking.models import Booking, BookingStatus
 from bookings.booking.tokens import manage_token
-from bookings.feeds.ical import event_attachment
-from bookings.mail import outbox
-from bookings.mail.messages import Rendered, from_templates
+from bookings.feeds import service as feeds
+from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 
 
@@ -30,7 +29,7 @@ def manage_url(booking: Booking) -> str:
 
 
 def _queue(kind: str, booking: Booking, **data: Any) -> OutboxMessage:
-    return outbox.queue(kind, booking.email, booking_id=booking.id, data=data)
+    return mail.queue(kind, booking.email, booking_id=booking.id, data=data)
 
 
 # ----------------------------------------------------------------------------- queueing
@@ -55,19 +54,19 @@ def cancelled(booking: Booking) -> OutboxMessage:
 
 def links(recipient: str, bookings: Sequence[Booking]) -> OutboxMessage:
     """One message listing these bookings' links; it is about an address, not one booking."""
-    return outbox.queue("links", recipient, data={"bookings": [b.id for b in bookings]})
+    return mail.queue("links", recipient, data={"bookings": [b.id for b in bookings]})
 
 
 # ----------------------------------------------------------------------------- rendering
 
 
 def delegate(message: OutboxMessage, session: Session) -> Booking:
-    """The booking a message is about, or :class:`~bookings.mail.outbox.NotSendable`."""
+    """The booking a message is about, or :class:`~bookings.mail.service.NotSendable`."""
     booking = session.get(Booking, message.booking_id) if message.booking_id else None
     if booking is None:
-        raise outbox.NotSendable("the booking no longer exists")
+        raise mail.NotSendable("the booking no longer exists")
     if booking.purged_at is not None:
-        raise outbox.NotSendable("the booking's personal data has been purged")
+        raise mail.NotSendable("the booking's personal data has been purged")
     return booking
 
 
@@ -79,13 +78,13 @@ def about(booking: Booking) -> dict[str, Any]:
 def calendar_file(booking: Booking) -> dict[str, Any]:
     """The event's VEVENT as the feeds have it now (same UID, current SEQUENCE and STATUS)."""
     event = booking.event
-    return {"ics": event_attachment(event), "ics_filename": f"{event.slug}.ics"}
+    return {"ics": feeds.calendar_file(event), "ics_filename": f"{event.slug}.ics"}
 
 
-@outbox.renderer("confirmed")
-def _confirmed(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("confirmed")
+def _confirmed(message: OutboxMessage, session: Session) -> mail.Rendered:
     booking = delegate(message, session)
-    return from_templates(
+    return mail.from_templates(
         "confirmed",
         f"Your place is confirmed: {booking.event.title}",
         **about(booking),
@@ -94,10 +93,10 @@ def _confirmed(message: OutboxMessage, session: Session) -> Rendered:
     )
 
 
-@outbox.renderer("waitlisted")
-def _waitlisted(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("waitlisted")
+def _waitlisted(message: OutboxMessage, session: Session) -> mail.Rendered:
     booking = delegate(message, session)
-    return from_templates(
+    return mail.from_templates(
         "waitlisted",
         f"You are on the waiting list: {booking.event.title}",
         **about(booking),
@@ -106,10 +105,10 @@ def _waitlisted(message: OutboxMessage, session: Session) -> Rendered:
     )
 
 
-@outbox.renderer("promoted")
-def _promoted(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("promoted")
+def _promoted(message: OutboxMessage, session: Session) -> mail.Rendered:
     booking = delegate(message, session)
-    return from_templates(
+    return mail.from_templates(
         "promoted",
         f"A place has come free for you: {booking.event.title}",
         **about(booking),
@@ -118,12 +117,12 @@ def _promoted(message: OutboxMessage, session: Session) -> Rendered:
     )
 
 
-@outbox.renderer("cancelled")
-def _cancelled(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("cancelled")
+def _cancelled(message: OutboxMessage, session: Session) -> mail.Rendered:
     """No calendar file: the event goes ahead, so a PUBLISH file could not honestly remove
     the delegate's entry (only mark the whole event cancelled); the text says to delete it."""
     booking = delegate(message, session)
-    return from_templates(
+    return mail.from_templates(
         "cancelled",
         f"Booking cancelled: {booking.event.title}",
         **about(booking),
@@ -131,8 +130,8 @@ def _cancelled(message: OutboxMessage, session: Session) -> Rendered:
     )
 
 
-@outbox.renderer("links")
-def _links(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("links")
+def _links(message: OutboxMessage, session: Session) -> mail.Rendered:
     """The bookings still live when the message goes, in the order they were listed."""
     wanted = [int(booking_id) for booking_id in message.data.get("bookings", [])]
     found = {
@@ -142,5 +141,5 @@ def _links(message: OutboxMessage, session: Session) -> Rendered:
     }
     entries = [(found[i], manage_url(found[i])) for i in wanted if i in found]
     if not entries:
-        raise outbox.NotSendable("none of its bookings is still live")
-    return from_templates("links", "Your booking links", booking=None, entries=entries)
+        raise mail.NotSendable("none of its bookings is still live")
+    return mail.from_templates("links", "Your booking links", booking=None, entries=entries)

@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session
 from bookings.booking import notifications as delegate_mail
 from bookings.booking.models import Booking
 from bookings.london import format_date, format_datetime, format_time_range
-from bookings.mail import outbox
-from bookings.mail.messages import Rendered, from_templates
+from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 
 
 def _queue(kind: str, booking: Booking, **data: Any) -> OutboxMessage:
-    return outbox.queue(kind, booking.email, booking_id=booking.id, data=data)
+    return mail.queue(kind, booking.email, booking_id=booking.id, data=data)
 
 
 # ----------------------------------------------------------------------------- queueing
@@ -58,14 +57,14 @@ def organisers_message(booking: Booking, subject: str, body: str) -> OutboxMessa
 # ----------------------------------------------------------------------------- rendering
 
 
-@outbox.renderer("event_cancelled")
-def _event_cancelled(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("event_cancelled")
+def _event_cancelled(message: OutboxMessage, session: Session) -> mail.Rendered:
     """A delegate who had a place (and so a calendar file) gets the event's cancelled VEVENT:
     same UID, STATUS:CANCELLED and the SEQUENCE the cancellation bumped."""
     booking = delegate_mail.delegate(message, session)
     event = booking.event
     calendar = delegate_mail.calendar_file(booking) if booking.confirmed_at else {}
-    return from_templates(
+    return mail.from_templates(
         "event_cancelled",
         f"Event cancelled: {event.title}",
         **delegate_mail.about(booking),
@@ -88,15 +87,15 @@ def _changes(event, was_starts_at: datetime | None, venue_changed: bool) -> list
     return lines
 
 
-@outbox.renderer("event_moved")
-def _event_moved(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("event_moved")
+def _event_moved(message: OutboxMessage, session: Session) -> mail.Rendered:
     booking = delegate_mail.delegate(message, session)
     event = booking.event
     was = message.data.get("was_starts_at")
     changes = _changes(
         event, datetime.fromisoformat(was) if was else None, bool(message.data.get("venue_changed"))
     )
-    return from_templates(
+    return mail.from_templates(
         "event_moved",
         f"Change of time or place: {event.title}",
         **delegate_mail.about(booking),
@@ -106,11 +105,11 @@ def _event_moved(message: OutboxMessage, session: Session) -> Rendered:
     )
 
 
-@outbox.renderer("organisers_message")
-def _organisers_message(message: OutboxMessage, session: Session) -> Rendered:
+@mail.renderer("organisers_message")
+def _organisers_message(message: OutboxMessage, session: Session) -> mail.Rendered:
     booking = delegate_mail.delegate(message, session)
     subject = message.data.get("subject", "")
-    return from_templates(
+    return mail.from_templates(
         "organisers_message",
         f"{subject} ({booking.event.title})",
         **delegate_mail.about(booking),

@@ -7,7 +7,7 @@ Everything a subscriber's calendar sees is decided here:
 - ``vevent`` turns an ``Entry`` into an icalendar ``Event`` component;
 - ``calendar`` and ``calendar_bytes`` wrap entries in a VCALENDAR with the Europe/London
   VTIMEZONE (RRULE form, as Outlook reads it) and the feed properties;
-- ``event_attachment`` and ``cancellation_attachment`` are the one-event files sent by e-mail.
+- ``event_attachment`` is the one-event file sent by e-mail.
 
 Every timed entry has a DTEND: without one, RFC 5545 makes it last no time at all, and
 calendars show a zero-length sliver. All-day entries are DATE values ending the next day.
@@ -510,27 +510,17 @@ def clear_cache() -> None:
 
 
 def event_attachment(event: Event) -> str:
-    """The .ics sent with a confirmation or a change: METHOD:PUBLISH, the event as the feeds
-    show it now, with their UID and SEQUENCE, so that it updates a copy already imported."""
+    """The .ics sent with a confirmation, a change or a cancellation: METHOD:PUBLISH, the event
+    as the feeds show it now, with their UID and SEQUENCE, so that it updates a copy already
+    imported.
+
+    For a cancelled event that is STATUS:CANCELLED, "Cancelled: " before the title and a higher
+    SEQUENCE (cancelling bumps it), so opening it turns an imported entry into a cancelled one.
+    METHOD:CANCEL (iTIP's withdrawal of an organiser's REQUEST, naming its attendees) would have
+    nothing to act on, as the entry came from a published file; a calendar marks the entry
+    cancelled rather than deleting it, and the e-mail says so. When only a delegate's booking is
+    withdrawn the event is still on and no file can say so truthfully (a CANCELLED entry would
+    need a SEQUENCE above the feeds', so a later re-booking's confirmation would look older and
+    be ignored): that e-mail tells the delegate to delete the entry."""
     vevent_bytes = event_vevent(EventValues.of(event), Context.current())
     return calendar_bytes(None, None, [vevent_bytes]).decode()
-
-
-def cancellation_attachment(event: Event) -> str:
-    """The .ics for the "event cancelled" e-mail: the feeds' VEVENT of the cancelled event.
-
-    Same UID as the confirmation's file, STATUS:CANCELLED, "Cancelled: " before the title,
-    TRANSP:TRANSPARENT, and a higher SEQUENCE (cancelling bumps it), so that opening it turns an
-    imported entry into a cancelled one. It is METHOD:PUBLISH like the confirmation: the entry
-    came from a published file, not an invitation, and METHOD:CANCEL (iTIP's withdrawal of an
-    organiser's REQUEST, naming its attendees) has nothing to act on; so a calendar marks the
-    entry cancelled rather than deleting it, and the e-mail should say so.
-
-    Only for a cancelled event: when only the delegate's booking is withdrawn the event is still
-    on, and no file can say so truthfully (a CANCELLED entry would need a SEQUENCE above the
-    feeds', so a later re-booking's confirmation would look older and be ignored); that e-mail
-    should instead tell the delegate to delete the entry from their calendar.
-    """
-    if event.status != EventStatus.cancelled:
-        raise ValueError(f"event {event.id} is not cancelled")
-    return event_attachment(event)

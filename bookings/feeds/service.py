@@ -499,3 +499,9 @@ def networks_overview(today: date | None = None) -> list[NetworkOverview]:
             NetworkOverview(network, upcoming[0] if upcoming else None, past[0] if past else None)
         )
     return result
+
+
+def calendar_file(event: Event) -> str:
+    """The one-event .ics that e-mails attach (``ical.event_attachment``): the feeds' UID and
+    SEQUENCE, so it updates, or marks cancelled, a copy already imported."""
+    return ical.event_attachment(event)
