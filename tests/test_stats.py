@@ -336,6 +336,53 @@ def test_recorded_counts_and_form_errors(client, login, make, sectors):
     assert service.event_breakdown(event.id).recorded is None
 
 
+# ----------------------------------------------------------------------------- charts
+
+
+def test_sector_bars_are_as_long_as_their_counts(app, sectors):
+    health, police, social_care, education = list(sectors.values())[:4]
+    chart = service.sector_bars(
+        [health, police, social_care, education], [4, 2, 0, None], [67, 33, 0, None]
+    )
+
+    assert [(bar.name, bar.width) for bar in chart.bars] == [
+        ("Health", 320),  # the largest count fills the room left of the figures
+        ("Police", 160),
+        ("Social care", 0),
+        ("Education", 0),
+    ]
+    assert [bar.y for bar in chart.bars] == [12, 50, 88, 126]
+    assert chart.height == 4 * 38 + 12
+    assert chart.bars[0].text_x == 210 + 320 + 6  # the figure follows its bar
+
+
+def test_stacked_bars_share_out_the_width_and_say_what_is_not_given(app, sectors):
+    health, police, social_care = list(sectors.values())[:3]
+    counted = service.Row("2006", (19, 1, 0), (95, 5, 0), 20)
+    recorded = service.Row("2005", (None,) * 3, (20, 12, None), None, recorded=True, not_given=68)
+    nothing = service.Row("2009", (0, 0, 0), (0, 0, 0), 0)
+    table = service.Table(
+        "conference", "Conference", [health, police, social_care], [counted, recorded, nothing], ""
+    )
+
+    chart = service.stacked_bars(table)
+
+    first, second, third = chart.rows
+    assert [(bar.name, bar.x, bar.width, bar.text_fits) for bar in first.bars] == [
+        ("Health", 0, 608, True),
+        ("Police", 608, 32, False),  # too narrow to write 5% inside
+    ]
+    assert [(bar.name, bar.x, bar.width, bar.colour) for bar in second.bars] == [
+        ("Health", 0, 128, 0),
+        ("Police", 128, 76.8, 1),
+        ("Not given", 204.8, 435.2, None),
+    ]
+    assert second.recorded and chart.has_not_given
+    assert third.bars == [] and third.empty.width == 640  # "No figures yet"
+    assert [row.label_y for row in chart.rows] == [20, 80, 140]
+    assert chart.legend == [("Health", 0), ("Police", 1), ("Social care", 2)]
+
+
 # ----------------------------------------------------------------------------- downloads
 
 
