@@ -620,6 +620,28 @@ def test_purge_removes_the_mail_copies_written_without_a_mail_server(app, make, 
     assert list(folder.iterdir()) == []
 
 
+def test_a_purge_that_fails_leaves_every_booking_as_it_was(app, make, sectors, monkeypatch):
+    from bookings.accounts import service as accounts
+    from bookings.accounts.models import AuditEntry
+    from bookings.privacy import service as privacy
+
+    event = make.event(starts_at=past(date(2006, 12, 15)))
+    add_bookings(event, sectors["Health"], 2, attended=True)
+
+    def audit_fails(*_args, **_kwargs):
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(accounts, "audit", audit_fails)
+    with pytest.raises(RuntimeError):
+        privacy.purge(date(2007, 1, 1))
+
+    db.session.expire_all()
+    names = db.session.scalars(select(Booking.name).where(Booking.event_id == event.id)).all()
+    assert len(names) == 2 and all(name.startswith("Delegate") for name in names)
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == 0
+    assert privacy.preview(date(2007, 1, 1)).bookings == 2
+
+
 def test_purge_command(app, make, sectors):
     event = make.event(starts_at=past(date(2006, 12, 15)))
     add_bookings(event, sectors["Health"], 2, attended=True)
