@@ -62,7 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Each feature's public pages and console pages."""
-    from bookings.accounts.admin import bp as admin_bp
+    from bookings.accounts.manage import bp as accounts_manage_bp
     from bookings.accounts.views import bp as accounts_bp
     from bookings.booking.console import bp as console_bp
     from bookings.booking.views import bp as booking_bp
@@ -72,7 +72,8 @@ def _register_blueprints(app: Flask) -> None:
     from bookings.feeds.views import bp as feeds_bp
     from bookings.networks.manage import bp as manage_networks_bp
     from bookings.networks.views import bp as networks_bp
-    from bookings.stats.views import bp as stats_bp
+    from bookings.privacy.manage import bp as privacy_manage_bp
+    from bookings.stats.manage import bp as stats_bp
 
     for blueprint in (
         events_bp,
@@ -84,8 +85,9 @@ def _register_blueprints(app: Flask) -> None:
         manage_bp,
         console_bp,
         manage_networks_bp,
-        admin_bp,
+        accounts_manage_bp,
         stats_bp,
+        privacy_manage_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -1,4 +1,4 @@
-"""``flask --app bookings ...`` commands: demo data, organisers, mail."""
+"""``flask --app bookings ...`` commands: demo data, organisers, mail, privacy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask
 from bookings.accounts.models import Role
 from bookings.demo.cli import demo_command
 from bookings.mail.cli import mail_group
-from bookings.stats.cli import privacy_group
+from bookings.privacy.cli import privacy_group
 
 
 def init_app(app: Flask) -> None:

@@ -6,13 +6,15 @@ Under CI=true a missing PostgreSQL fails the run instead of skipping.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
 from flask import g
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import event as sa_event
 
 from bookings import create_app
 from bookings.db import db, utcnow
@@ -123,6 +125,35 @@ def csrf_app(database_url: str, tmp_path: Path):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+# ----------------------------------------------------------------------------- query counts
+
+
+@pytest.fixture
+def count_queries(app) -> Callable[[], AbstractContextManager[list[str]]]:
+    """``with count_queries() as statements:`` lists the SQL statements run in the block.
+
+    The block starts from an expired session: the tests' app context keeps one session across
+    requests, and rows it still holds would otherwise hide the queries a page makes on a
+    server, where every request starts afresh.
+    """
+
+    @contextmanager
+    def counting() -> Iterator[list[str]]:
+        db.session.expire_all()
+        statements: list[str] = []
+
+        def _count(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
+
+        sa_event.listen(db.engine, "before_cursor_execute", _count)
+        try:
+            yield statements
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", _count)
+
+    return counting
 
 
 # ----------------------------------------------------------------------------- factories

@@ -444,9 +444,9 @@ def test_a_message_is_worded_when_sent_so_it_tells_the_event_as_it_now_stands(
 
 
 def test_a_message_for_a_purged_booking_is_withdrawn_never_sent(app, make, sector, smtp):
-    from bookings import privacy
     from bookings.events import messages
     from bookings.london import london_date
+    from bookings.privacy import service as privacy
 
     event = make.event()
     service.book(event.id, details(sector, 1, name="Precious Adeyemi"))

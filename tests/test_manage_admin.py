@@ -240,7 +240,7 @@ def test_refused_organiser_change_is_shown_in_its_row(client, login, make):
     admin = login(role=Role.admin)
     other = make.organiser(email="other@example.org")
     response = client.post(f"/manage/admin/organisers/{admin.id}", data={"role": "organiser"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert (
         f'<p class="error-message" id="role-{admin.id}-error">You cannot change your own role'
         in response.text
@@ -248,7 +248,7 @@ def test_refused_organiser_change_is_shown_in_its_row(client, login, make):
     response = client.post(
         f"/manage/admin/organisers/{other.id}", data={"role": "owner", "active": "y"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert f'<p class="error-message" id="role-{other.id}-error">Not a valid choice' in (
         response.text
     )
@@ -308,7 +308,7 @@ def test_too_short_new_password_is_refused_in_its_row_and_nothing_saved(client, 
         f"/manage/admin/organisers/{other.id}/details",
         data=_details(other.id, "Someone else", "short"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert (
         f'<p class="error-message" id="account-{other.id}-password-error">'
         f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters." in response.text

@@ -5,12 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from contextlib import contextmanager
 from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from bookings.db import db, utcnow
@@ -66,20 +64,6 @@ def past(day: date, hour: int = 10):
 def sectors(make):
     names = ["Health", "Police", "Social care", "Education", "Probation"]
     return {name: make.sector(name, position=i) for i, name in enumerate(names)}
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def _count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", _count)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", _count)
 
 
 # ----------------------------------------------------------------------------- percentages
@@ -330,7 +314,7 @@ def test_recorded_counts_and_form_errors(client, login, make, sectors):
         f"sector_{sectors['Police'].id}": "50",
     }
     response = client.post(url, data=too_much)
-    assert response.status_code == 400 and "add up to more than 100%" in response.text
+    assert response.status_code == 422 and "add up to more than 100%" in response.text
 
     counts = {
         "basis": "counts",
@@ -350,6 +334,53 @@ def test_recorded_counts_and_form_errors(client, login, make, sectors):
 
     client.post(f"/manage/stats/events/{event.id}/recorded/delete")
     assert service.event_breakdown(event.id).recorded is None
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def test_sector_bars_are_as_long_as_their_counts(app, sectors):
+    health, police, social_care, education = list(sectors.values())[:4]
+    chart = service.sector_bars(
+        [health, police, social_care, education], [4, 2, 0, None], [67, 33, 0, None]
+    )
+
+    assert [(bar.name, bar.width) for bar in chart.bars] == [
+        ("Health", 320),  # the largest count fills the room left of the figures
+        ("Police", 160),
+        ("Social care", 0),
+        ("Education", 0),
+    ]
+    assert [bar.y for bar in chart.bars] == [12, 50, 88, 126]
+    assert chart.height == 4 * 38 + 12
+    assert chart.bars[0].text_x == 210 + 320 + 6  # the figure follows its bar
+
+
+def test_stacked_bars_share_out_the_width_and_say_what_is_not_given(app, sectors):
+    health, police, social_care = list(sectors.values())[:3]
+    counted = service.Row("2006", (19, 1, 0), (95, 5, 0), 20)
+    recorded = service.Row("2005", (None,) * 3, (20, 12, None), None, recorded=True, not_given=68)
+    nothing = service.Row("2009", (0, 0, 0), (0, 0, 0), 0)
+    table = service.Table(
+        "conference", "Conference", [health, police, social_care], [counted, recorded, nothing], ""
+    )
+
+    chart = service.stacked_bars(table)
+
+    first, second, third = chart.rows
+    assert [(bar.name, bar.x, bar.width, bar.text_fits) for bar in first.bars] == [
+        ("Health", 0, 608, True),
+        ("Police", 608, 32, False),  # too narrow to write 5% inside
+    ]
+    assert [(bar.name, bar.x, bar.width, bar.colour) for bar in second.bars] == [
+        ("Health", 0, 128, 0),
+        ("Police", 128, 76.8, 1),
+        ("Not given", 204.8, 435.2, None),
+    ]
+    assert second.recorded and chart.has_not_given
+    assert third.bars == [] and third.empty.width == 640  # "No figures yet"
+    assert [row.label_y for row in chart.rows] == [20, 80, 140]
+    assert chart.legend == [("Health", 0), ("Police", 1), ("Social care", 2)]
 
 
 # ----------------------------------------------------------------------------- downloads
@@ -395,7 +426,9 @@ def test_csv_cells_cannot_run_as_formulas(app, make, sectors):
 # ----------------------------------------------------------------------------- query counts
 
 
-def test_stats_pages_cost_the_same_queries_however_many_events(client, login, make, sectors):
+def test_stats_pages_cost_the_same_queries_however_many_events(
+    client, login, make, sectors, count_queries
+):
     login()
     network = make.network()
 
@@ -415,19 +448,21 @@ def test_stats_pages_cost_the_same_queries_however_many_events(client, login, ma
         return event
 
     first = add_events(2, 2006)
+    first_url = f"/manage/stats/events/{first.id}"
     client.get("/manage/stats/")  # warm caches
     with count_queries() as few:
         assert client.get("/manage/stats/").status_code == 200
     with count_queries() as few_event:
-        client.get(f"/manage/stats/events/{first.id}")
+        client.get(first_url)
 
     last = add_events(12, 2008)
     add_bookings(last, sectors["Probation"], 30, attended=True)
+    last_url = f"/manage/stats/events/{last.id}"
     client.get("/manage/stats/")
     with count_queries() as many:
         assert client.get("/manage/stats/").status_code == 200
     with count_queries() as many_event:
-        client.get(f"/manage/stats/events/{last.id}")
+        client.get(last_url)
     with count_queries() as download:
         client.get("/manage/stats/events.json?measure=confirmed")
 
@@ -448,7 +483,7 @@ def _snapshot(client, event_ids):
 
 
 def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, sectors, caplog):
-    from bookings import privacy
+    from bookings.privacy import service as privacy
 
     login()
     old = make.event(starts_at=past(date(2006, 12, 15)), kind=EventKind.conference)
@@ -502,7 +537,7 @@ def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, s
 
 
 def test_purge_keeps_link_reminders_of_delegates_still_booked(app, make, sectors):
-    from bookings import privacy
+    from bookings.privacy import service as privacy
 
     old = make.event(starts_at=past(date(2006, 12, 15)))
     upcoming = make.event()
@@ -556,8 +591,8 @@ def test_purge_is_audited_and_logged(client, login, make, sectors, caplog):
 
 
 def test_purge_removes_the_mail_copies_written_without_a_mail_server(app, make, sectors):
-    from bookings import privacy
     from bookings.mail import sender
+    from bookings.privacy import service as privacy
 
     old = make.event(starts_at=past(date(2006, 12, 15)))
     (booking,) = add_bookings(old, sectors["Health"])
@@ -575,6 +610,28 @@ def test_purge_removes_the_mail_copies_written_without_a_mail_server(app, make, 
 
     privacy.purge(london_date(utcnow()))
     assert list(folder.iterdir()) == []
+
+
+def test_a_purge_that_fails_leaves_every_booking_as_it_was(app, make, sectors, monkeypatch):
+    from bookings.accounts import service as accounts
+    from bookings.accounts.models import AuditEntry
+    from bookings.privacy import service as privacy
+
+    event = make.event(starts_at=past(date(2006, 12, 15)))
+    add_bookings(event, sectors["Health"], 2, attended=True)
+
+    def audit_fails(*_args, **_kwargs):
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(accounts, "audit", audit_fails)
+    with pytest.raises(RuntimeError):
+        privacy.purge(date(2007, 1, 1))
+
+    db.session.expire_all()
+    names = db.session.scalars(select(Booking.name).where(Booking.event_id == event.id)).all()
+    assert len(names) == 2 and all(name.startswith("Delegate") for name in names)
+    assert db.session.scalar(select(func.count(AuditEntry.id))) == 0
+    assert privacy.preview(date(2007, 1, 1)).bookings == 2
 
 
 def test_purge_command(app, make, sectors):
@@ -612,7 +669,7 @@ def test_purge_page_is_for_admins_only(client, login, make, sectors):
     assert "2 bookings at 1 events still hold personal data" in page
 
     refused = client.post("/manage/stats/privacy", data={"before": "2007-01-01"})
-    assert refused.status_code == 400 and "Tick the box" in refused.text
+    assert refused.status_code == 422 and "Tick the box" in refused.text
 
     done = client.post(
         "/manage/stats/privacy",

@@ -1,5 +1,9 @@
-"""Organiser accounts (creation, passwords, the signed-in user) and the console's audit log:
-who changed what, when, with key fields before and after."""
+"""Organiser accounts (creation, passwords, roles, the signed-in user) and the console's audit
+log: who changed what, when, with key fields before and after.
+
+Each change to an account is one unit of work with its audit entry inside, so no account
+changes without the entry that says who changed it.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from bookings.accounts.models import AuditEntry, OrganiserUser, Role
-from bookings.db import db
+from bookings.db import db, unit_of_work
 
 # Checked when the address is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -48,16 +52,15 @@ def create_organiser(
     if "@" not in email:
         raise AccountError(f"{email!r} is not an e-mail address")
     _check_password(password)
-    exists = db.session.scalar(select(OrganiserUser.id).where(OrganiserUser.email == email))
-    if exists is not None:
-        raise AccountError(f"an organiser with the address {email} already exists")
-    user = OrganiserUser(email=email, name=name, role=role)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
-    # In the same commit as the account: no account exists without its audit entry.
-    audit("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
-    db.session.commit()
+    with unit_of_work():
+        exists = db.session.scalar(select(OrganiserUser.id).where(OrganiserUser.email == email))
+        if exists is not None:
+            raise AccountError(f"an organiser with the address {email} already exists")
+        user = OrganiserUser(email=email, name=name, role=role)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.flush()
+        audit("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
     return user
 
 
@@ -68,49 +71,51 @@ def organisers() -> list[OrganiserUser]:
     return list(db.session.scalars(select(OrganiserUser).order_by(OrganiserUser.email)))
 
 
-def update_organiser(user_id: int, *, role: Role, active: bool, acting: OrganiserUser) -> None:
-    """Admins change roles and lock accounts; never their own, so one admin always remains."""
-
+def _organiser(user_id: int) -> OrganiserUser:
     user = db.session.get(OrganiserUser, user_id)
     if user is None:
         raise LookupError(user_id)
-    if user.id == acting.id and (role != user.role or not active):
-        raise AccountError("You cannot change your own role or lock your own account.")
-    changes = diff({"role": user.role, "active": user.active}, {"role": role, "active": active})
-    if changes:
-        user.role, user.active = role, active
-        audit("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
-        db.session.commit()
+    return user
+
+
+def update_organiser(user_id: int, *, role: Role, active: bool, acting: OrganiserUser) -> None:
+    """Admins change roles and lock accounts; never their own, so one admin always remains."""
+    with unit_of_work():
+        user = _organiser(user_id)
+        if user.id == acting.id and (role != user.role or not active):
+            raise AccountError("You cannot change your own role or lock your own account.")
+        changes = diff({"role": user.role, "active": user.active}, {"role": role, "active": active})
+        if changes:
+            user.role, user.active = role, active
+            audit("organiser.update", "organiser", user.id, f"Changed {user.email}", changes)
 
 
 def update_details(
     user_id: int, *, name: str, password: str = ""
 ) -> tuple[OrganiserUser, list[str]]:
     """Admins correct an organiser's name and, for a forgotten password, set a new first one
-    to hand over in person as at creation. Each change is audited in its commit, the password
-    never. Returns the account and what changed ("name", "password")."""
-    user = db.session.get(OrganiserUser, user_id)
-    if user is None:
-        raise LookupError(user_id)
-    if password:
-        _check_password(password)
-    changed = []
-    name = name.strip()
-    if name != user.name:
-        audit(
-            "organiser.update",
-            "organiser",
-            user.id,
-            f"Renamed {user.email}",
-            diff({"name": user.name}, {"name": name}),
-        )
-        user.name = name
-        changed.append("name")
-    if password:
-        user.set_password(password)
-        audit("organiser.password", "organiser", user.id, f"Reset {user.email}'s password")
-        changed.append("password")
-    db.session.commit()
+    to hand over in person as at creation. Each change is audited in the same unit of work,
+    the password never. Returns the account and what changed ("name", "password")."""
+    with unit_of_work():
+        user = _organiser(user_id)
+        if password:
+            _check_password(password)
+        changed = []
+        name = name.strip()
+        if name != user.name:
+            audit(
+                "organiser.update",
+                "organiser",
+                user.id,
+                f"Renamed {user.email}",
+                diff({"name": user.name}, {"name": name}),
+            )
+            user.name = name
+            changed.append("name")
+        if password:
+            user.set_password(password)
+            audit("organiser.password", "organiser", user.id, f"Reset {user.email}'s password")
+            changed.append("password")
     return user, changed
 
 

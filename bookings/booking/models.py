@@ -45,6 +45,8 @@ class Booking(db.Model):
             postgresql_where=text("status != 'cancelled'"),
         ),
         Index("ix_bookings_event_status_queued", "event_id", "status", "queued_at"),
+        # The sector statistics read only this index, never the table (bookings.stats.service).
+        Index("ix_bookings_sector_stats", "event_id", "sector_id", "status", "attended_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

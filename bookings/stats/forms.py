@@ -1,4 +1,4 @@
-"""The filter form of the stats page, the recorded-figures form and the purge form."""
+"""The filter form of the stats page and the recorded-figures form."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     DateField,
     DecimalField,
     IntegerField,
@@ -120,15 +119,3 @@ def recorded_figures_form(sectors: Sequence[Sector], **kwargs) -> RecordedFigure
     form = RecordedFiguresForm(**kwargs)
     form.sector_field_names = [(sector, f"sector_{sector.id}") for sector in sectors]
     return form
-
-
-class PurgeForm(FlaskForm):
-    before = DateField(
-        "Purge bookings of events that ended before",
-        validators=[InputRequired(message="Enter a date.")],
-    )
-    confirm = BooleanField(
-        "I understand that names, e-mail addresses, organisations, job titles and needs are "
-        "replaced for good",
-        validators=[DataRequired(message="Tick the box to confirm.")],
-    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bookings.booking.models import Booking, Sector
+from bookings.booking.models import Sector
 from bookings.db import UTCDateTime, db, string_enum, utcnow
 from bookings.events.models import Event
 
@@ -62,14 +62,3 @@ class RecordedSectorFigure(db.Model):
 
     figures: Mapped[RecordedFigures] = relationship(back_populates="lines")
     sector: Mapped[Sector] = relationship()
-
-
-# The sector counts read only this index (event, sector, status, attendance), never the table:
-# about five times faster over 200,000 bookings. Declared here because the stats own the query.
-Index(
-    "ix_bookings_sector_stats",
-    Booking.event_id,
-    Booking.sector_id,
-    Booking.status,
-    Booking.attended_at,
-)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Select
 
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.db import db, utcnow
+from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event, EventKind, EventStatus
 from bookings.london import format_short_date, london_date, london_day_bounds
 from bookings.networks.models import Network
@@ -454,6 +455,162 @@ def conference_table(now: datetime | None = None) -> Table:
     )
 
 
+# ----------------------------------------------------------------------------- charts
+
+# The charts' SVG units: 640 wide, scaled to the page by the browser.
+CHART_WIDTH = 640
+# Sector colours cycle through this many (the charts' palette).
+COLOURS = 10
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rectangle of a chart, in the SVG's units, with where its figure is written.
+
+    ``colour`` is the sector's place in the palette; None draws the "not given" part.
+    """
+
+    name: str
+    count: int | None
+    percent: float | None
+    colour: int | None
+    x: float
+    y: float
+    width: float
+    height: float
+    text_x: float
+    text_y: float
+    text_fits: bool = True
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """One horizontal bar per sector, the longest for the largest count; names on the left."""
+
+    width: int
+    height: int
+    label_x: float
+    bars: list[Bar]
+
+
+@dataclass(frozen=True)
+class StackedRow:
+    """One row of a table as a 100% bar: its sectors' shares side by side, then what the
+    record leaves out; ``empty`` is the placeholder of a row with no figures yet."""
+
+    label: str
+    recorded: bool
+    label_y: float
+    bars: list[Bar]
+    empty: Bar | None
+
+
+@dataclass(frozen=True)
+class StackedChart:
+    width: int
+    height: int
+    rows: list[StackedRow]
+    legend: list[tuple[str, int]]
+    has_not_given: bool
+
+
+def _at(value: float) -> float:
+    """SVG coordinates to a tenth of a unit: finer is invisible and only lengthens the page."""
+    return round(value, 1)
+
+
+def sector_bars(
+    sectors: Sequence[Sector], counts: Sequence[int | None], percents: Sequence[float | None]
+) -> BarChart:
+    """Bars for the sectors' counts, scaled so that the largest fills the room left of its
+    figure; a sector with no count keeps its line, with no bar."""
+    bar, gap, label_width, figure_room = 26, 12, 210, 110
+    room = CHART_WIDTH - label_width - figure_room
+    peak = max((count or 0 for count in counts), default=0)
+    bars = []
+    for i, (sector, count, percent) in enumerate(zip(sectors, counts, percents, strict=True)):
+        y = gap + i * (bar + gap)
+        width = (count or 0) / peak * room if peak else 0
+        bars.append(
+            Bar(
+                name=sector.name,
+                count=count,
+                percent=percent,
+                colour=i % COLOURS,
+                x=label_width,
+                y=y,
+                width=_at(width),
+                height=bar,
+                text_x=_at(label_width + width + 6),
+                text_y=_at(y + bar * 0.7),
+            )
+        )
+    return BarChart(CHART_WIDTH, len(bars) * (bar + gap) + gap, label_width - 8, bars)
+
+
+def stacked_bars(table: Table) -> StackedChart:
+    """Each row of ``table`` as a bar of its sector shares in the table's sector order; a
+    share is written inside its part only where the part is wide enough for it."""
+    bar, label, step, fits = 28, 22, 60, 34
+    rows = []
+    for i, row in enumerate(table.rows):
+        y = i * step + 4
+        top, baseline = y + label, _at(y + label + bar * 0.68)
+        bars: list[Bar] = []
+        empty = None
+        if not row.total and not row.recorded:
+            empty = Bar("", None, None, None, 0, top, CHART_WIDTH, bar, 8, baseline)
+        else:
+            x = 0.0
+            for colour, (sector, percent) in enumerate(
+                zip(table.sectors, row.percents, strict=True)
+            ):
+                if not percent:
+                    continue
+                width = percent / 100 * CHART_WIDTH
+                bars.append(
+                    Bar(
+                        name=sector.name,
+                        count=None,
+                        percent=percent,
+                        colour=colour % COLOURS,
+                        x=_at(x),
+                        y=top,
+                        width=_at(width),
+                        height=bar,
+                        text_x=_at(x + width / 2),
+                        text_y=baseline,
+                        text_fits=width >= fits,
+                    )
+                )
+                x += width
+            if row.not_given:
+                width = row.not_given / 100 * CHART_WIDTH
+                bars.append(
+                    Bar(
+                        name="Not given",
+                        count=None,
+                        percent=row.not_given,
+                        colour=None,
+                        x=_at(x),
+                        y=top,
+                        width=_at(width),
+                        height=bar,
+                        text_x=_at(x + width / 2),
+                        text_y=baseline,
+                        text_fits=False,
+                    )
+                )
+        rows.append(StackedRow(row.label, row.recorded, y + 16, bars, empty))
+    return StackedChart(
+        width=CHART_WIDTH,
+        height=len(rows) * step + 6,
+        rows=rows,
+        legend=[(sector.name, i % COLOURS) for i, sector in enumerate(table.sectors)],
+        has_not_given=any(row.not_given for row in table.rows),
+    )
+
+
 @dataclass(frozen=True)
 class Overview:
     filters: Filters
@@ -463,6 +620,22 @@ class Overview:
 
     def tables(self) -> dict[str, Table]:
         return {t.key: t for t in (self.events, self.board_years, self.conference)}
+
+    @cached_property
+    def totals_chart(self) -> BarChart | None:
+        """The chosen events' counted totals by sector; none when nothing was counted."""
+        totals = self.events.totals
+        if totals is None or not totals.total:
+            return None
+        return sector_bars(self.events.sectors, totals.counts, totals.percents)
+
+    @cached_property
+    def years_chart(self) -> StackedChart:
+        return stacked_bars(self.board_years)
+
+    @cached_property
+    def conference_chart(self) -> StackedChart:
+        return stacked_bars(self.conference)
 
 
 def overview(filters: Filters, now: datetime | None = None) -> Overview:
@@ -491,6 +664,19 @@ class EventBreakdown:
     @property
     def ended(self) -> bool:
         return self.event.is_past()
+
+    @property
+    def measure(self) -> str:
+        """What the event's chart shows: who came once it is over, who booked until then."""
+        return "attended" if self.ended else "confirmed"
+
+    @cached_property
+    def chart(self) -> BarChart | None:
+        """The chart of ``measure`` by sector; none while nobody counts."""
+        if not self.totals.get(self.measure):
+            return None
+        counts = [c.get(self.measure) for c in self.counts]
+        return sector_bars(self.sectors, counts, self.percents[self.measure])
 
 
 def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdown | None:
@@ -546,27 +732,31 @@ def save_recorded_figures(
             raise FiguresError("The total is smaller than the sector counts added together.")
     if total is not None and total < 0:
         raise FiguresError("The total cannot be negative.")
-    figures = db.session.scalar(select(RecordedFigures).where(RecordedFigures.event_id == event_id))
-    if figures is None:
-        figures = RecordedFigures(event_id=event_id)
-        db.session.add(figures)
-    figures.basis = basis
-    figures.total = total
-    figures.source = source.strip()
-    figures.lines.clear()
-    db.session.flush()
-    figures.lines = [
-        RecordedSectorFigure(sector_id=sector_id, value=value)
-        for sector_id, value in stored.items()
-    ]
-    db.session.commit()
+    with unit_of_work():
+        figures = db.session.scalar(
+            select(RecordedFigures).where(RecordedFigures.event_id == event_id)
+        )
+        if figures is None:
+            figures = RecordedFigures(event_id=event_id)
+            db.session.add(figures)
+        figures.basis = basis
+        figures.total = total
+        figures.source = source.strip()
+        figures.lines.clear()
+        db.session.flush()
+        figures.lines = [
+            RecordedSectorFigure(sector_id=sector_id, value=value)
+            for sector_id, value in stored.items()
+        ]
     return figures
 
 
 def delete_recorded_figures(event_id: int) -> bool:
-    figures = db.session.scalar(select(RecordedFigures).where(RecordedFigures.event_id == event_id))
-    if figures is None:
-        return False
-    db.session.delete(figures)
-    db.session.commit()
+    with unit_of_work():
+        figures = db.session.scalar(
+            select(RecordedFigures).where(RecordedFigures.event_id == event_id)
+        )
+        if figures is None:
+            return False
+        db.session.delete(figures)
     return True

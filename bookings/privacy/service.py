@@ -1,4 +1,4 @@
-"""The purge of delegates' personal data once their events are over (invariant 5).
+"""The purge rule: delegates' personal data goes once their events are over (invariant 5).
 
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
@@ -21,7 +21,7 @@ from sqlalchemy.sql import Select
 from bookings.accounts import service as accounts
 from bookings.accounts.models import OrganiserUser
 from bookings.booking.models import Booking
-from bookings.db import db, utcnow
+from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event
 from bookings.london import format_date, london_day_bounds
 from bookings.mail import service as mail
@@ -101,25 +101,68 @@ def purge(
     user: OrganiserUser | None = None,
     ran_from: str = "",
 ) -> PurgeResult:
-    """Replace personal data on bookings of events that ended before ``before``; one commit,
-    which also holds the audit entry saying who purged what (``user``, by default the organiser
-    signed in; ``ran_from`` names anything else, such as the command line)."""
+    """Replace personal data on bookings of events that ended before ``before``, as one unit of
+    work that also holds the audit entry saying who purged what (``user``, by default the
+    organiser signed in; ``ran_from`` names anything else, such as the command line).
+
+    The ``.eml`` copies of the deleted messages go only once the purge is committed: a purge
+    rolled back must not have lost them.
+    """
     now = now or utcnow()
     condition = _targets(before)
-    events = db.session.scalar(select(func.count(func.distinct(Booking.event_id))).where(condition))
-    message_ids = list(
-        db.session.scalars(select(OutboxMessage.id).where(_message_condition(condition, before)))
+    with unit_of_work():
+        events = db.session.scalar(
+            select(func.count(func.distinct(Booking.event_id))).where(condition)
+        )
+        message_ids = list(
+            db.session.scalars(
+                select(OutboxMessage.id).where(_message_condition(condition, before))
+            )
+        )
+        messages = _delete_messages(message_ids)
+        bookings = _anonymise(condition, now)
+        summary = (
+            f"Purged personal data from {bookings} bookings at {events} events that ended "
+            f"before {format_date(before)}; deleted {messages} outbox messages"
+        )
+        entry = accounts.audit(
+            "privacy.purge",
+            "privacy",
+            None,
+            f"{summary} ({ran_from})" if ran_from else summary,
+            {"before": ["", before.isoformat()]},
+            user=user,
+        )
+        who = entry.user_email or ran_from or "unknown"
+    mail.remove_written(message_ids)
+    log.info(
+        "privacy purge before %s by %s: %d bookings at %d events purged, "
+        "%d outbox messages deleted",
+        before.isoformat(),
+        who,
+        bookings,
+        events,
+        messages,
     )
-    messages = 0
+    return PurgeResult(before, events, bookings, messages)
+
+
+def _delete_messages(message_ids: list[int]) -> int:
+    deleted = 0
     for start in range(0, len(message_ids), ID_BATCH):
-        messages += db.session.execute(
+        deleted += db.session.execute(
             delete(OutboxMessage)
             .where(OutboxMessage.id.in_(message_ids[start : start + ID_BATCH]))
             .execution_options(synchronize_session=False)
         ).rowcount
+    return deleted
+
+
+def _anonymise(condition: ColumnElement[bool], now: datetime) -> int:
+    """Blank what identifies the delegate on every booking ``condition`` selects."""
     row_id = cast(Booking.id, String)
     marker = literal("purged-") + row_id
-    bookings = db.session.execute(
+    return db.session.execute(
         update(Booking)
         .where(condition)
         .values(
@@ -139,29 +182,3 @@ def purge(
         )
         .execution_options(synchronize_session=False)
     ).rowcount
-    summary = (
-        f"Purged personal data from {bookings} bookings at {events} events that ended before "
-        f"{format_date(before)}; deleted {messages} outbox messages"
-    )
-    entry = accounts.audit(
-        "privacy.purge",
-        "privacy",
-        None,
-        f"{summary} ({ran_from})" if ran_from else summary,
-        {"before": ["", before.isoformat()]},
-        user=user,
-    )
-    who = entry.user_email or ran_from or "unknown"
-    db.session.commit()
-    db.session.expire_all()
-    mail.remove_written(message_ids)
-    log.info(
-        "privacy purge before %s by %s: %d bookings at %d events purged, "
-        "%d outbox messages deleted",
-        before.isoformat(),
-        who,
-        bookings,
-        events,
-        messages,
-    )
-    return PurgeResult(before, events, bookings, messages)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 import click
 
 from bookings.london import format_date
+from bookings.privacy import service
 
 
 def _os_user() -> str:
@@ -34,17 +35,15 @@ def privacy_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Only say how many bookings would be purged.")
 def purge_command(before: datetime, dry_run: bool) -> None:
     """Replace delegates' personal data with nothing identifying; sector statistics stay exact."""
-    from bookings import privacy
-
     day: date = before.date()
     if dry_run:
-        result = privacy.preview(day)
+        result = service.preview(day)
         click.echo(
             f"Would purge {result.bookings} bookings at {result.events} events that ended "
             f"before {format_date(day)}, and delete {result.messages} outbox messages."
         )
         return
-    result = privacy.purge(day, ran_from=f"command line, as {_os_user()}")
+    result = service.purge(day, ran_from=f"command line, as {_os_user()}")
     click.echo(
         f"Purged {result.bookings} bookings at {result.events} events that ended before "
         f"{format_date(day)}; deleted {result.messages} outbox messages."

@@ -1,23 +1,23 @@
-"""Attendance by sector for organisers (/manage/stats), its downloads and the privacy purge."""
+"""Attendance by sector for organisers (/manage/stats): the tables, one event's figures,
+the downloads and the figures recorded by hand."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
 
-from bookings import privacy
-from bookings.accounts.models import Role
 from bookings.db import utcnow
 from bookings.events.models import EventKind
 from bookings.london import london_date
 from bookings.stats import export, service
-from bookings.stats.forms import FilterForm, PurgeForm, recorded_figures_form
+from bookings.stats.forms import FilterForm, recorded_figures_form
 from bookings.stats.models import FigureBasis
+from bookings.web.console import guard
+from bookings.web.forms import form_status
 
 bp = Blueprint("stats", __name__, url_prefix="/manage/stats")
+guard(bp)
 
 TABLES = ("events", "board-years", "conference")
 
@@ -34,12 +34,6 @@ def percent(value: float | None) -> str:
 def figure(value: int | None) -> str:
     """A dash when there is no figure. Not named ``count``: that would replace Jinja's own."""
     return "—" if value is None else str(value)
-
-
-@bp.before_request
-@login_required
-def _require_login() -> None:
-    return None
 
 
 def _filters() -> tuple[FilterForm, service.Filters]:
@@ -152,8 +146,7 @@ def recorded(event_id: int):
         else:
             flash("The recorded figures are saved.")
             return redirect(url_for("stats.event", event_id=event_id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("stats/recorded.html", form=form, b=breakdown), status
+    return render_template("stats/recorded.html", form=form, b=breakdown), form_status(form)
 
 
 @bp.post("/events/<int:event_id>/recorded/delete")
@@ -161,29 +154,3 @@ def delete_recorded(event_id: int):
     if service.delete_recorded_figures(event_id):
         flash("The recorded figures are deleted.")
     return redirect(url_for("stats.event", event_id=event_id))
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-@bp.route("/privacy", methods=["GET", "POST"])
-def purge():
-    if current_user.role != Role.admin:
-        abort(403)
-    form = PurgeForm()
-    if request.method == "GET":
-        form.before.data = _date_arg("before") or london_date(utcnow()) - timedelta(days=365)
-    if form.validate_on_submit():
-        result = privacy.purge(form.before.data)
-        flash(
-            f"Purged {result.bookings} bookings at {result.events} events; "
-            f"deleted {result.messages} outbox messages."
-        )
-        return redirect(url_for("stats.purge"))
-    preview = privacy.preview(form.before.data) if form.before.data else None
-    status = 400 if request.method == "POST" else 200
-    return render_template("stats/privacy.html", form=form, preview=preview), status

@@ -1,30 +1,23 @@
-"""Admins' pages (/manage/admin): organiser accounts, the sector list and the audit log."""
+"""Admins' console pages (/manage/admin): organiser accounts, the audit log and, until they move
+to the booking console, the sector list."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
 
 from bookings.accounts import sectors as sector_service
 from bookings.accounts import service as accounts
+from bookings.accounts.forms import AccountForm, DetailsForm, OrganiserForm, details_prefix
 from bookings.accounts.models import Role
 from bookings.web.console import guard
-from bookings.web.forms import ButtonForm, choices
+from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("accounts_manage", __name__, url_prefix="/manage/admin")
 guard(bp, Role.admin)
-
-ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
-
-
-PASSWORD_LENGTH = Length(
-    min=accounts.MIN_PASSWORD_LENGTH,
-    max=200,
-    message=f"Use at least {accounts.MIN_PASSWORD_LENGTH} characters.",
-)
 
 
 class SectorForm(FlaskForm):
@@ -35,47 +28,6 @@ class SectorForm(FlaskForm):
             Length(max=100, message="Please use at most 100 characters."),
         ],
     )
-
-
-class OrganiserForm(FlaskForm):
-    email = EmailField(
-        "E-mail address",
-        validators=[
-            DataRequired(message="Enter the organiser's e-mail address."),
-            Email(message="Enter an address like name@example.org.", check_deliverability=False),
-            Length(max=254, message="Please use at most 254 characters."),
-        ],
-    )
-    name = StringField("Name", validators=[Length(max=120)])
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), default="organiser")
-    password = PasswordField(
-        "First password",
-        validators=[DataRequired(message="Enter a first password."), PASSWORD_LENGTH],
-    )
-
-
-class AccountForm(FlaskForm):
-    role = SelectField("Role", choices=choices(ROLE_CHOICES))
-    active = BooleanField("Can log in")
-
-
-class DetailsForm(FlaskForm):
-    """One account's name and, only when filled in, a new first password. Built with
-    ``details_prefix`` so each account's row on the page has field ids of its own."""
-
-    name = StringField(
-        "Name", validators=[Length(max=120, message="Please use at most 120 characters.")]
-    )
-    password = PasswordField(
-        "New first password",
-        validators=[Optional(), PASSWORD_LENGTH],
-        # Browsers must not fill in the admin's own saved password here.
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
-def details_prefix(user_id: int) -> str:
-    return f"account-{user_id}"
 
 
 # ----------------------------------------------------------------------------- sectors
@@ -193,7 +145,7 @@ def organisers():
         else:
             flash(f"Account made for {user.email}. Give them the first password in person.")
             return redirect(url_for("accounts_manage.organisers"))
-    return _organisers_page(form, 400 if request.method == "POST" else 200)
+    return _organisers_page(form, form_status(form))
 
 
 @bp.post("/organisers/<int:user_id>")
@@ -215,7 +167,9 @@ def update_organiser(user_id: int):
         else:
             flash("Account saved.")
             return redirect(url_for("accounts_manage.organisers"))
-    return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
+    return _organisers_page(
+        OrganiserForm(formdata=None), form_status(form), failed=form, failed_id=user_id
+    )
 
 
 @bp.post("/organisers/<int:user_id>/details")
@@ -238,7 +192,9 @@ def update_details(user_id: int):
             else:
                 flash(f"Saved the new name of {user.email}.")
             return redirect(url_for("accounts_manage.organisers"))
-    return _organisers_page(OrganiserForm(formdata=None), 400, failed=form, failed_id=user_id)
+    return _organisers_page(
+        OrganiserForm(formdata=None), form_status(form), failed=form, failed_id=user_id
+    )
 
 
 # ----------------------------------------------------------------------------- audit log

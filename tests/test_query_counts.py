@@ -1,0 +1,276 @@
+"""No N+1: every listing page, public or console, runs as many SQL statements for a handful of
+events, bookings and meetings as for ten times more.
+
+The pages come from the URL map (every GET route without arguments, and those that take only
+an event, a network or a slug), by URL, so that renamed modules and endpoints keep their check.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from bookings.db import db, utcnow
+from bookings.london import london_datetime
+from bookings.models import (
+    AuditEntry,
+    Booking,
+    BookingStatus,
+    Event,
+    EventKind,
+    EventMessage,
+    EventStatus,
+    MeetingStatus,
+    ProgrammeSlot,
+    Role,
+    SlotKind,
+    Speaker,
+)
+from bookings.stats import service as stats
+
+# Route arguments the check fills in: the focus event's or network's id, or the slug of one.
+FILLED = {"event_id", "network_id", "slug"}
+
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Focus:
+    """The records whose own pages are measured; the data set grows around and inside them."""
+
+    event_id: int
+    event_slug: str
+    network_id: int
+    network_slug: str
+
+
+def _bookings(event: Event, sectors, n: int, *, attended: bool = False) -> None:
+    """``n`` bookings of every status in turn, written directly (past events cannot be booked
+    through the booking rules)."""
+    statuses = [BookingStatus.confirmed, BookingStatus.confirmed, BookingStatus.waitlisted]
+    statuses.append(BookingStatus.cancelled)
+    for i in range(n):
+        k = next(_numbers)
+        status = statuses[i % len(statuses)]
+        db.session.add(
+            Booking(
+                event=event,
+                sector=sectors[i % len(sectors)],
+                reference=f"Q{k:08d}",
+                token_salt="salt",
+                token_hash=f"query-count-{k}",
+                status=status,
+                name=f"Delegate {k}",
+                email=f"delegate{k}@example.org",
+                email_key=f"delegate{k}@example.org",
+                organisation="Barnet PCT",
+                job_title="Named nurse",
+                queued_at=utcnow() - timedelta(minutes=n - i),
+                confirmed_at=utcnow() if status == BookingStatus.confirmed else None,
+                cancelled_at=utcnow() if status == BookingStatus.cancelled else None,
+                attended_at=event.starts_at if attended and i % 4 == 0 else None,
+            )
+        )
+    db.session.commit()
+
+
+def _programme(event: Event, n: int) -> None:
+    """``n`` talks, two at a time in parallel rooms, each with two speakers."""
+    start = len(event.slots)
+    for i in range(start, start + n):
+        begins = event.starts_at + timedelta(minutes=15 * (i // 2))
+        slot = ProgrammeSlot(
+            event=event,
+            starts_at=begins,
+            ends_at=begins + timedelta(minutes=15),
+            kind=SlotKind.workshop if i % 2 else SlotKind.talk,
+            title=f"Session {i}",
+            room=f"Room {i % 2 + 1}",
+            position=i,
+        )
+        slot.speakers = [
+            Speaker(name=f"Speaker {i}-{j}", organisation="Met Police", position=j)
+            for j in range(2)
+        ]
+        db.session.add(slot)
+    db.session.commit()
+
+
+def _messages(event: Event, n: int) -> None:
+    for i in range(n):
+        db.session.add(
+            EventMessage(
+                event_id=event.id,
+                audience="confirmed",
+                subject=f"Joining instructions {i}",
+                body="Please arrive by 9.30.",
+                recipients=3,
+                sent_by="admin@example.org",
+            )
+        )
+    db.session.commit()
+
+
+def _audit(n: int, user, event_id: int, network_id: int) -> None:
+    targets = [("event", event_id), ("network", network_id), ("organiser", user.id)]
+    for i in range(n):
+        kind, target = targets[i % len(targets)]
+        db.session.add(
+            AuditEntry(
+                user_id=user.id,
+                user_email=user.email,
+                action=f"{kind}.update",
+                target_type=kind,
+                target_id=target,
+                summary=f"Changed {kind} {target}",
+                changes_json='{"title": ["Old", "New"]}',
+            )
+        )
+    db.session.commit()
+
+
+def _meetings(make, network, n: int) -> None:
+    """Meetings of every status in turn, the tbc ones without a date."""
+    statuses = list(MeetingStatus)
+    first = date.today() + timedelta(days=20)
+    for i in range(n):
+        status = statuses[i % len(statuses)]
+        if status == MeetingStatus.tbc:
+            make.meeting(network, None, status=status, note="Date to be agreed")
+        else:
+            day = first + timedelta(weeks=i)
+            make.meeting(network, day, time(14), time(16), status=status, location="Room 1")
+
+
+def _grow(make, focus_event: Event, focus_network, sectors, user, scale: int) -> None:
+    """``scale`` units of everything: events of every kind and state around the focus, and
+    bookings, programme, messages and meetings inside it."""
+    kinds = itertools.cycle(EventKind)
+    for i in range(scale):
+        for state in ("upcoming", "past", "cancelled"):
+            network = make.network() if state == "past" else focus_network
+            days = -40 - i if state == "past" else 10 + i
+            event = make.event(
+                kind=next(kinds),
+                starts_at=london_datetime(date.today() + timedelta(days=days), time(10)),
+                host_network=network,
+                series="Child sexual abuse seminars" if state == "upcoming" else None,
+                status=EventStatus.cancelled if state == "cancelled" else EventStatus.published,
+                cancelled_at=utcnow() if state == "cancelled" else None,
+            )
+            _bookings(event, sectors, 2, attended=state == "past")
+            _meetings(make, network, 1)
+            if state == "past":
+                stats.save_recorded_figures(
+                    event.id, stats.FigureBasis.counts, {sectors[0].id: 5}, None, "Sheet"
+                )
+    make.event(status=EventStatus.draft)
+    _bookings(focus_event, sectors, 5 * scale, attended=True)
+    _programme(focus_event, 2 * scale)
+    _messages(focus_event, scale)
+    _meetings(make, focus_network, 4 * scale)
+    _audit(5 * scale, user, focus_event.id, focus_network.id)
+    for _ in range(scale):
+        make.organiser(email=f"organiser{next(_numbers)}@example.org")
+    make.sector()
+
+
+def _pages(app, focus: Focus) -> list[str]:
+    """The listing pages to measure, from the URL map, plus the console's filtered lists."""
+    adapter = app.url_map.bind("bookings.test")
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        words = {
+            name: sorted(rule._converters[name].items)
+            for name in rule.arguments
+            if hasattr(rule._converters[name], "items")
+        }
+        if set(rule.arguments) - FILLED - set(words):
+            continue
+        slug = focus.network_slug if "network" in rule.rule else focus.event_slug
+        filled = {"event_id": focus.event_id, "network_id": focus.network_id, "slug": slug}
+        fixed = {name: filled[name] for name in rule.arguments if name in FILLED}
+        for choice in itertools.product(*words.values()):
+            urls.append(
+                adapter.build(rule.endpoint, {**fixed, **dict(zip(words, choice, strict=True))})
+            )
+    event = f"/manage/events/{focus.event_id}"
+    return [
+        *urls,
+        f"{event}/delegates?status=waitlisted",
+        f"{event}/delegates?status=confirmed&q=Delegate",
+        f"{event}/check-in?q=Delegate",
+        "/events?when=past",
+        "/api/events?when=past",
+        f"/feeds/networks.ics?network={focus.network_slug}",
+        "/manage/admin/audit?type=event",
+        "/manage/stats/?measure=confirmed",
+    ]
+
+
+def _measure(client, count_queries, urls: list[str]) -> dict[str, int]:
+    counts = {}
+    for url in urls:
+        assert client.get(url).status_code == 200, url  # warm: templates, caches
+        with count_queries() as statements:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[url] = len(statements)
+    return counts
+
+
+def test_no_listing_page_makes_more_queries_for_more_records(
+    app, client, make, login, count_queries
+):
+    user = login(email="admin@example.org", role=Role.admin)
+    sectors = [make.sector(name) for name in ("Health", "Police", "Social care")]
+    network = make.network(slug="lscb-chairs", name="LSCB Chairs")
+    event = make.event(
+        slug="annual-conference",
+        kind=EventKind.conference,
+        host_network=network,
+        series="Safeguarding London's Children",
+        capacity=40,
+    )
+    focus = Focus(event.id, event.slug, network.id, network.slug)
+    urls = _pages(app, focus)
+    expected = {
+        "/",
+        "/events",
+        "/events/annual-conference",
+        "/networks",
+        "/networks/lscb-chairs",
+        "/calendars",
+        "/feeds/all.ics",
+        "/feeds/events.ics",
+        "/feeds/networks.ics",
+        "/feeds/events/annual-conference.ics",
+        "/feeds/networks/lscb-chairs.ics",
+        "/api/events",
+        "/manage/",
+        "/manage/events",
+        f"/manage/events/{event.id}",
+        f"/manage/events/{event.id}/delegates",
+        f"/manage/events/{event.id}/check-in",
+        f"/manage/events/{event.id}/programme",
+        f"/manage/events/{event.id}/message",
+        "/manage/networks/",
+        f"/manage/networks/{network.id}",
+        "/manage/stats/",
+        f"/manage/stats/events/{event.id}",
+        "/manage/admin/organisers",
+        "/manage/admin/sectors",
+        "/manage/admin/audit",
+    }
+    assert expected <= set(urls), sorted(expected - set(urls))
+
+    _grow(make, event, network, sectors, user, scale=1)
+    few = _measure(client, count_queries, urls)
+    _grow(make, db.session.get(Event, focus.event_id), network, sectors, user, scale=9)
+    many = _measure(client, count_queries, urls)
+
+    grown = {url: (few[url], many[url]) for url in urls if many[url] > few[url]}
+    assert grown == {}, f"statements per page, (few records, ten times more): {grown}"
