@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bookings.accounts import service as accounts
-from bookings.booking.models import BookingStatus
+from bookings.booking.models import ACTIVE_STATUSES, BookingStatus
 from bookings.booking.service import manage_token
 from bookings.db import db
 from bookings.events.manage_models import EventMessage
@@ -15,7 +15,7 @@ from bookings.mail import notify
 AUDIENCE_STATUSES = {
     "confirmed": (BookingStatus.confirmed,),
     "waitlisted": (BookingStatus.waitlisted,),
-    "both": (BookingStatus.confirmed, BookingStatus.waitlisted),
+    "both": ACTIVE_STATUSES,
 }
 
 
