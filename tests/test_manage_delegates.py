@@ -111,9 +111,7 @@ def test_refused_booking_by_phone_leaves_no_audit_entry_and_no_email(client, log
         select(AuditEntry.action).where(AuditEntry.action.startswith("booking."))
     ).all()
     assert entries == ["booking.create"]
-    assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == [
-        "dana@example.org"
-    ]
+    assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == ["dana@example.org"]
     assert db.session.scalar(select(func.count(Booking.id))) == 1
 
 
