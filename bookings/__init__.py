@@ -64,7 +64,8 @@ def _register_blueprints(app: Flask) -> None:
     """Each feature's public pages and console pages."""
     from bookings.accounts.manage import bp as accounts_manage_bp
     from bookings.accounts.views import bp as accounts_bp
-    from bookings.booking.console import bp as console_bp
+    from bookings.booking.manage import admin_bp as booking_admin_bp
+    from bookings.booking.manage import bp as console_bp
     from bookings.booking.views import bp as booking_bp
     from bookings.events.api import bp as api_bp
     from bookings.events.manage import bp as manage_bp
@@ -84,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         manage_bp,
         console_bp,
+        booking_admin_bp,
         manage_networks_bp,
         accounts_manage_bp,
         stats_bp,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bookings.booking import service
 from bookings.booking.models import Booking, BookingStatus
-from bookings.db import db, utcnow
+from bookings.db import OutsideUnitOfWork, db, unit_of_work, utcnow
 from bookings.events.models import EventStatus
 from bookings.mail.models import OutboxMessage
 from bookings.mail.outbox import render
@@ -109,6 +109,16 @@ def test_one_active_booking_per_address_per_event(make, sector):
     # Another event is a separate booking.
     other = make.event()
     service.book(other.id, details(sector, 4, email="jan.pearson@example.org"))
+
+
+def test_the_event_lock_is_refused_outside_a_unit_of_work(make):
+    """Outside a unit the lock would end at the next stray commit, before the change it
+    guards is written."""
+    event = make.event()
+    with pytest.raises(OutsideUnitOfWork):
+        service.lock_event(event.id)
+    with unit_of_work():
+        assert service.lock_event(event.id).id == event.id
 
 
 @pytest.mark.parametrize(

@@ -191,7 +191,7 @@ def test_refused_sector_rename_is_shown_next_to_its_name(client, make, login, na
     health = make.sector("Health")
     make.sector("Police")
     response = client.post(f"/manage/admin/sectors/{health.id}/rename", data={"name": name})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert f'<p class="error-message" id="name-{health.id}-error">{message}' in response.text
     assert f'href="#name-{health.id}"' in response.text  # the summary leads to the field
     db.session.expire_all()
@@ -229,7 +229,7 @@ def test_expired_sector_form_says_so_not_that_the_name_is_missing(forms_check_cs
         response = client.post(
             f"/manage/admin/sectors/{health.id}/{action}", data={**data, "csrf_token": "old"}
         )
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert "The form had expired." in response.text
         assert "Enter the sector" not in response.text
     db.session.expire_all()

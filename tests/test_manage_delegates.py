@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bookings.booking import service as booking_service
 from bookings.db import db, utcnow
@@ -70,7 +70,7 @@ def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
     assert booking.reference in entry.summary and entry.user_email == organiser.email
 
     again = client.post(f"/manage/events/{event.id}/delegates/new", data=form)
-    assert again.status_code == 400
+    assert again.status_code == 422
     assert "already has a booking" in again.text
 
     form["email"] = "eve@example.org"
@@ -82,8 +82,38 @@ def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
     db.session.commit()
     form["email"] = "late@example.org"
     closed = client.post(f"/manage/events/{event.id}/delegates/new", data=form)
-    assert closed.status_code == 400
+    assert closed.status_code == 422
     assert "Booking for this event has closed." in closed.text
+
+
+def test_refused_booking_by_phone_leaves_no_audit_entry_and_no_email(client, login, make):
+    login()
+    sector = make.sector("Health")
+    event = make.event(capacity=1)
+    form = {
+        "name": "Dana Smith",
+        "email": "dana@example.org",
+        "organisation": "Camden",
+        "job_title": "Health visitor",
+        "sector": str(sector.id),
+        "privacy": "y",
+    }
+    url = f"/manage/events/{event.id}/delegates/new"
+    assert client.post(url, data=form).status_code == 302
+    assert client.post(url, data=form).status_code == 422  # the same address again
+
+    event.booking_closes_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    form["email"] = "late@example.org"
+    assert client.post(url, data=form).status_code == 422
+
+    db.session.expire_all()
+    entries = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action.startswith("booking."))
+    ).all()
+    assert entries == ["booking.create"]
+    assert [m.recipient for m in db.session.scalars(select(OutboxMessage))] == ["dana@example.org"]
+    assert db.session.scalar(select(func.count(Booking.id))) == 1
 
 
 def test_cancel_promotes_the_waiting_list(client, login, make):
@@ -109,7 +139,7 @@ def test_override_needs_a_reason_and_is_recorded(client, login, make):
     url = f"/manage/events/{event.id}/delegates/{third.id}/override"
 
     refused = client.post(url, data={"reason": ""})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     db.session.expire_all()
     assert db.session.get(Booking, third.id).status == BookingStatus.waitlisted
 

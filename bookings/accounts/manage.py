@@ -1,105 +1,19 @@
-"""Admins' console pages (/manage/admin): organiser accounts, the audit log and, until they move
-to the booking console, the sector list."""
+"""Admins' console pages (/manage/admin): organiser accounts and the audit log. (The sector
+list, also under /manage/admin, is booking's: ``bookings.booking.manage``.)"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
 
-from bookings.accounts import sectors as sector_service
 from bookings.accounts import service as accounts
 from bookings.accounts.forms import AccountForm, DetailsForm, OrganiserForm, details_prefix
 from bookings.accounts.models import Role
 from bookings.web.console import guard
-from bookings.web.forms import ButtonForm, form_status
+from bookings.web.forms import form_status
 
 bp = Blueprint("accounts_manage", __name__, url_prefix="/manage/admin")
 guard(bp, Role.admin)
-
-
-class SectorForm(FlaskForm):
-    name = StringField(
-        "Sector name",
-        validators=[
-            DataRequired(message="Enter the sector's name."),
-            Length(max=100, message="Please use at most 100 characters."),
-        ],
-    )
-
-
-# ----------------------------------------------------------------------------- sectors
-
-
-@bp.get("/sectors", endpoint="sectors")
-def sector_list():
-    return _sectors_page(SectorForm())
-
-
-def _sectors_page(
-    form: SectorForm,
-    status: int = 200,
-    *,
-    failed: FlaskForm | None = None,
-    failed_id: int | None = None,
-):
-    """The list; ``failed`` is a row's form that was refused, shown at the top and, for a
-    rename, next to that row's name."""
-    return render_template(
-        "booking/manage/sectors.html",
-        rows=sector_service.sectors_with_use(),
-        form=form,
-        action_form=ButtonForm(),
-        failed=failed,
-        failed_id=failed_id,
-    ), status
-
-
-@bp.post("/sectors/new")
-def add_sector():
-    form = SectorForm()
-    if form.validate_on_submit():
-        try:
-            sector = sector_service.add(form.name.data)
-        except sector_service.SectorError as problem:
-            form.name.errors.append(str(problem))
-        else:
-            flash(f"Sector added: {sector.name}.")
-            return redirect(url_for("accounts_manage.sectors"))
-    return _sectors_page(form, 400)
-
-
-@bp.post("/sectors/<int:sector_id>/<action>")
-def sector_action(sector_id: int, action: str):
-    if action not in ("rename", "up", "down", "retire", "restore", "delete"):
-        abort(404)
-    renaming = action == "rename"
-    form = SectorForm() if renaming else ButtonForm()
-    if renaming:
-        form.name.id = f"name-{sector_id}"
-    if form.validate_on_submit():
-        try:
-            if renaming:
-                sector_service.rename(sector_id, form.name.data)
-            elif action in ("up", "down"):
-                sector_service.move(sector_id, -1 if action == "up" else 1)
-            elif action in ("retire", "restore"):
-                sector_service.set_retired(sector_id, action == "retire")
-            else:
-                sector_service.delete(sector_id)
-        except LookupError:
-            abort(404)
-        except sector_service.SectorError as problem:
-            if not renaming:
-                flash(str(problem), "error")
-                return redirect(url_for("accounts_manage.sectors"))
-            form.name.errors.append(str(problem))
-        else:
-            flash("Sector list saved.")
-            return redirect(url_for("accounts_manage.sectors"))
-    return _sectors_page(SectorForm(formdata=None), 400, failed=form, failed_id=sector_id)
 
 
 # ----------------------------------------------------------------------------- organisers

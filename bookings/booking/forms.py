@@ -1,4 +1,5 @@
-"""The delegate's booking form and the small forms of the manage page."""
+"""The delegate's booking form, the small forms of the manage page, and the console's forms:
+booking by phone, the waiting-list override, the delegates' filter and the sector list."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from bookings.booking.models import Sector
-from bookings.booking.service import DelegateDetails
+from bookings.booking.models import BookingStatus, Sector
+from bookings.booking.service import DelegateDetails, Filters
+from bookings.web.forms import choices, text_field
 
 NEEDS_MAX = 1000
 
@@ -83,5 +85,62 @@ class LostLinkForm(FlaskForm):
     email = _email("E-mail address you booked with")
 
 
-class ConfirmForm(FlaskForm):
-    """A CSRF-protected button: cancel a booking, re-send a link."""
+# ----------------------------------------------------------------------------- console
+
+
+class OnBehalfForm(BookingForm):
+    privacy = BooleanField(
+        "The delegate has been told how their details are used (the privacy notice) and agrees",
+        validators=[DataRequired(message="Confirm the delegate agrees to the privacy notice.")],
+    )
+
+    def set_sectors(self, sectors: list[Sector]) -> None:
+        self.sector.choices = choices(
+            [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
+        )
+
+
+class OverrideForm(FlaskForm):
+    reason = text_field(
+        "Why this delegate gets a place ahead of the waiting list",
+        250,
+        required="Give the reason; it is kept in the audit log.",
+        area=True,
+    )
+    confirm = BooleanField(
+        "Yes, give a place now, adding one place if the event is full",
+        validators=[DataRequired(message="Tick the box to confirm the override.")],
+    )
+
+
+class FilterForm(FlaskForm):
+    """The delegates list's search, read from the query string (a GET: no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField("Search name, e-mail, organisation or reference")
+    status = SelectField(
+        "Status",
+        choices=choices([("", "Any status")] + [(s.value, s.value.title()) for s in BookingStatus]),
+    )
+    sector = SelectField("Sector", coerce=str)
+
+    def filters(self) -> Filters:
+        """What to show; an unknown status or sector in a hand-edited URL shows everyone."""
+        status, sector = self.status.data or "", self.sector.data or ""
+        return Filters(
+            q=(self.q.data or "")[:100],
+            status=BookingStatus(status) if status in BookingStatus.__members__ else None,
+            sector_id=int(sector) if sector.isdigit() else None,
+        )
+
+    def set_sectors(self, sectors: list[Sector]) -> None:
+        self.sector.choices = choices(
+            [("", "Any sector")]
+            + [(str(s.id), s.name + (" (retired)" if s.retired else "")) for s in sectors]
+        )
+
+
+class SectorForm(FlaskForm):
+    name = text_field("Sector name", 100, required="Enter the sector's name.")

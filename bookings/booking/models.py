@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, text
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
 from bookings.db import UTCDateTime, db, string_enum, utcnow
 from bookings.events.models import Event
@@ -25,11 +26,20 @@ class Sector(db.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def display_order(cls) -> tuple[InstrumentedAttribute, ...]:
+        """The order the booking form, the console and the statistics list sectors in."""
+        return (cls.position, cls.name)
+
 
 class BookingStatus(enum.StrEnum):
     confirmed = "confirmed"
     waitlisted = "waitlisted"
     cancelled = "cancelled"
+
+
+# A booking that holds a place or a place in the queue.
+ACTIVE_STATUSES = (BookingStatus.confirmed, BookingStatus.waitlisted)
 
 
 class Booking(db.Model):
@@ -68,7 +78,7 @@ class Booking(db.Model):
     dietary_needs: Mapped[str] = mapped_column(Text, default="")
     access_needs: Mapped[str] = mapped_column(Text, default="")
 
-    # Waiting-list order: the time the delegate joined the queue, then id.
+    # When the delegate joined the queue: see ``waiting_order``.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -83,3 +93,19 @@ class Booking(db.Model):
     @property
     def attended(self) -> bool:
         return self.attended_at is not None
+
+    @hybrid_property
+    def is_active(self) -> bool:
+        """Confirmed or waitlisted: the booking still counts for its event."""
+        return self.status in ACTIVE_STATUSES
+
+    @is_active.inplace.expression
+    @classmethod
+    def _is_active_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_(ACTIVE_STATUSES)
+
+    @classmethod
+    def waiting_order(cls) -> tuple[InstrumentedAttribute, ...]:
+        """Waiting-list order (invariant 2): who joined the queue first, then who was written
+        first."""
+        return (cls.queued_at, cls.id)

@@ -1,33 +1,48 @@
-"""The booking rules: capacity, the waiting list, the manage link. Views and the console call these.
+"""The booking rules: capacity, the waiting list, the manage link, the organisers' changes to
+delegates' bookings, and the sector list. Delegates' pages and the console call these.
 
-Every function that changes places takes the event's lock first and commits once, so the
-capacity check, the change, the promotions and the outbox e-mails share one transaction. The
-lock is taken as late as possible and never to free a place only (pretix's rule): reads before it
-are plain, and everything that decides is re-read after it.
+One transaction per change: every public function here that changes data runs in
+``with unit_of_work():`` and never commits or rolls back itself, so the change, its promotions,
+its outbox e-mails and its audit entry are committed together, or not at all. Called from
+another service's unit, a function joins it; a refusal raised inside rolls back the whole
+change, which the outermost unit owns.
+
+Every change of places takes the event's lock (``lock_event``) first. The lock is taken as
+late as possible and never to free a place only (pretix's rule): reads before it are plain, and
+everything that decides is re-read after it. Audit entries name a delegate only by booking
+reference.
 """
 
 from __future__ import annotations
 
+import csv
 import enum
 import hashlib
 import hmac
+import io
+import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
+from bookings.accounts import service as accounts
 from bookings.booking import notifications
 from bookings.booking.models import Booking, BookingStatus, Sector
 from bookings.booking.tokens import manage_token
-from bookings.db import db, utcnow
+from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 from bookings.events import notifications as event_notifications
 from bookings.events.models import Event, EventStatus
+from bookings.london import format_stamp
+from bookings.stats.models import RecordedSectorFigure
+from bookings.web.downloads import spreadsheet_cell
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+REFERENCE_LENGTH = 8
 
 
 class BookingState(enum.StrEnum):
@@ -95,6 +110,18 @@ class CapacityTooLow(Exception):
     """Capacity may not fall below the number of confirmed places."""
 
 
+class NotWaitlisted(Exception):
+    """Only a delegate on the waiting list can be given a place by override."""
+
+
+class NotConfirmed(Exception):
+    """Only a delegate with a confirmed place can be checked in."""
+
+
+class SectorError(ValueError):
+    """The change to the sector list is not allowed; the message says why, for the admin."""
+
+
 @dataclass(frozen=True)
 class Placed:
     booking: Booking
@@ -117,6 +144,10 @@ def _counts(event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         .group_by(Booking.event_id)
     )
     return {event_id: (confirmed, waitlisted) for event_id, confirmed, waitlisted in rows}
+
+
+def _confirmed(event_id: int) -> int:
+    return _counts([event_id]).get(event_id, (0, 0))[0]
 
 
 def _state(event: Event, confirmed: int, now: datetime) -> BookingState:
@@ -157,7 +188,7 @@ def availability(event: Event, now: datetime | None = None) -> Availability:
     return availability_for([event], now)[event.id]
 
 
-# ----------------------------------------------------------------------------- tokens
+# ----------------------------------------------------------------------------- tokens, references
 
 
 def _token_hash(token: str) -> str:
@@ -171,9 +202,22 @@ def _new_token(booking: Booking) -> str:
     return token
 
 
-def new_reference() -> str:
-    raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+def _shaped_reference(raw: str) -> str:
+    """The reference as delegates quote it: two groups of four, ``ABCD-2345``."""
     return f"{raw[:4]}-{raw[4:]}"
+
+
+def new_reference() -> str:
+    return _shaped_reference(
+        "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    )
+
+
+def reference_like(q: str) -> str | None:
+    """The reference an organiser typed, however written: "abcd2345" and "ABCD-2345" both
+    find ABCD-2345; None when ``q`` cannot be one."""
+    raw = re.sub(r"[^A-Za-z0-9]", "", q).upper()
+    return _shaped_reference(raw) if len(raw) == REFERENCE_LENGTH else None
 
 
 def booking_for_token(token: str) -> Booking | None:
@@ -193,12 +237,14 @@ def email_key(address: str) -> str:
 # ----------------------------------------------------------------------------- locking
 
 
-def _lock_event(event_id: int) -> Event:
-    """Take the event's write lock for the rest of the transaction and return it fresh.
+def lock_event(event_id: int) -> Event:
+    """Take the event's write lock for the rest of the unit of work and return it fresh.
 
     PostgreSQL: a row lock (SELECT ... FOR UPDATE). SQLite has no row locks; a no-op UPDATE
-    takes the database write lock, which WAL and the busy timeout make others queue for.
+    takes the database write lock, which WAL and the busy timeout make others queue for. Outside
+    a unit of work a lock would end at the next stray commit, so it is refused there.
     """
+    require_unit_of_work("the event's lock")
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(text("UPDATE events SET id = id WHERE id = :id"), {"id": event_id})
         query = select(Event).where(Event.id == event_id)
@@ -215,27 +261,46 @@ def _lock_booking(booking_id: int) -> tuple[Event, Booking]:
     event_id = db.session.scalar(select(Booking.event_id).where(Booking.id == booking_id))
     if event_id is None:
         raise LookupError(booking_id)
-    event = _lock_event(event_id)
+    event = lock_event(event_id)
     booking = db.session.scalar(
         select(Booking).where(Booking.id == booking_id).execution_options(populate_existing=True)
     )
     return event, booking
 
 
+# ----------------------------------------------------------------------------- the waiting list
+
+
 def _waiting_list(event_id: int, limit: int | None = None) -> list[Booking]:
     query = (
         select(Booking)
         .where(Booking.event_id == event_id, Booking.status == BookingStatus.waitlisted)
-        .order_by(Booking.queued_at, Booking.id)
+        .order_by(*Booking.waiting_order())
         .limit(limit)
     )
     return list(db.session.scalars(query))
 
 
+def waiting_positions(event_id: int) -> dict[int, int]:
+    """Booking id to place in the queue (1 = next), in one query."""
+    ids = db.session.scalars(
+        select(Booking.id)
+        .where(Booking.event_id == event_id, Booking.status == BookingStatus.waitlisted)
+        .order_by(*Booking.waiting_order())
+    )
+    return {booking_id: n for n, booking_id in enumerate(ids, start=1)}
+
+
+def waiting_position(booking: Booking) -> int | None:
+    """1 for the next delegate to get a place; None when not on the waiting list."""
+    if booking.status != BookingStatus.waitlisted:
+        return None
+    return waiting_positions(booking.event_id).get(booking.id)
+
+
 def _promote(event: Event, now: datetime) -> list[Booking]:
     """Fill free places from the waiting list, longest-waiting first. Caller holds the lock."""
-    confirmed, _ = _counts([event.id]).get(event.id, (0, 0))
-    free = event.capacity - confirmed
+    free = event.capacity - _confirmed(event.id)
     if free <= 0 or event.status != EventStatus.published or event.starts_at <= now:
         return []
     promoted = _waiting_list(event.id, free)
@@ -246,42 +311,37 @@ def _promote(event: Event, now: datetime) -> list[Booking]:
     return promoted
 
 
-# ----------------------------------------------------------------------------- changes
+# ----------------------------------------------------------------------------- delegates' changes
 
 
-def book(
-    event_id: int,
-    details: DelegateDetails,
-    now: datetime | None = None,
-    *,
-    also: Callable[[Booking], object] | None = None,
-) -> Placed:
-    """Give the delegate a confirmed place, or a place on the waiting list when full.
+def book(event_id: int, details: DelegateDetails, now: datetime | None = None) -> Placed:
+    """Give the delegate a confirmed place, or a place on the waiting list when full."""
+    try:
+        with unit_of_work():
+            return _place(event_id, details, now)
+    except IntegrityError:
+        # The partial unique index caught a duplicate that slipped past the check.
+        raise AlreadyBooked() from None
 
-    ``also`` adds the caller's own records (an audit entry) to the booking's transaction.
-    """
+
+def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Placed:
     sector = db.session.get(Sector, details.sector_id)
     if sector is None or sector.retired:
         raise BookingRefused("Please choose your sector from the list.")
     key = email_key(details.email)
 
-    event = _lock_event(event_id)
+    event = lock_event(event_id)
     # Read the clock under the lock, so queue order is the order in which the lock was won.
     now = now or utcnow()
-    confirmed, _ = _counts([event.id]).get(event.id, (0, 0))
-    state = _state(event, confirmed, now)
+    state = _state(event, _confirmed(event.id), now)
     if state in REFUSALS:
-        db.session.rollback()
         raise BookingRefused(REFUSALS[state])
     duplicate = db.session.scalar(
         select(Booking.id).where(
-            Booking.event_id == event.id,
-            Booking.email_key == key,
-            Booking.status != BookingStatus.cancelled,
+            Booking.event_id == event.id, Booking.email_key == key, Booking.is_active
         )
     )
     if duplicate is not None:
-        db.session.rollback()
         raise AlreadyBooked()
 
     booking = Booking(
@@ -301,86 +361,59 @@ def book(
     )
     token = _new_token(booking)
     db.session.add(booking)
-    try:
-        db.session.flush()
-        if booking.status == BookingStatus.confirmed:
-            notifications.confirmed(booking)
-        else:
-            notifications.waitlisted(booking, waiting_position(booking))
-        if also is not None:
-            also(booking)
-        db.session.commit()
-    except IntegrityError:
-        # The partial unique index caught a duplicate that slipped past the check.
-        db.session.rollback()
-        raise AlreadyBooked() from None
+    db.session.flush()
+    if booking.status == BookingStatus.confirmed:
+        notifications.confirmed(booking)
+    else:
+        notifications.waitlisted(booking, waiting_position(booking))
     return Placed(booking, token)
 
 
-def cancel(
-    booking_id: int, now: datetime | None = None, *, notify_delegate: bool = True
-) -> Booking:
-    """Cancel a booking; a freed place goes to the longest-waiting delegate in the same commit."""
-    now = now or utcnow()
-    event, booking = _lock_booking(booking_id)
-    if booking.status == BookingStatus.cancelled:
-        db.session.rollback()
+def cancel(booking_id: int, now: datetime | None = None) -> Booking:
+    """Cancel a booking; a freed place goes to the longest-waiting delegate in the same unit."""
+    with unit_of_work():
+        event, booking = _lock_booking(booking_id)
+        if booking.is_active:
+            _cancel_locked(event, booking, now or utcnow())
         return booking
+
+
+def _cancel_locked(event: Event, booking: Booking, now: datetime) -> None:
     was_confirmed = booking.status == BookingStatus.confirmed
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
     db.session.flush()
-    if notify_delegate:
-        notifications.cancelled(booking)
+    notifications.cancelled(booking)
     if was_confirmed:
         _promote(event, now)
-    db.session.commit()
-    return booking
 
 
 def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -> list[Booking]:
     """Set a new capacity; raising it promotes from the waiting list in order."""
-    now = now or utcnow()
-    event = _lock_event(event_id)
-    confirmed, _ = _counts([event.id]).get(event.id, (0, 0))
-    if capacity < confirmed:
-        db.session.rollback()
-        raise CapacityTooLow(
-            f"{confirmed} places are already confirmed; capacity cannot go below that."
-        )
-    event.capacity = capacity
-    db.session.flush()
-    promoted = _promote(event, now)
-    db.session.commit()
-    return promoted
+    with unit_of_work():
+        now = now or utcnow()
+        event = lock_event(event_id)
+        confirmed = _confirmed(event.id)
+        if capacity < confirmed:
+            raise CapacityTooLow(
+                f"{confirmed} places are already confirmed; capacity cannot go below that."
+            )
+        event.capacity = capacity
+        db.session.flush()
+        return _promote(event, now)
 
 
 def update_needs(
     booking: Booking, dietary_needs: str, access_needs: str, now: datetime | None = None
 ) -> None:
     """Needs matter only for a place still to be used: not a cancelled one, nor after the day."""
-    if booking.status == BookingStatus.cancelled:
-        raise BookingRefused("This booking is cancelled, so there are no needs to change.")
-    if booking.event.is_past(now):
-        raise BookingRefused("This event has taken place, so its needs can no longer change.")
-    booking.dietary_needs = dietary_needs.strip()
-    booking.access_needs = access_needs.strip()
-    db.session.commit()
-
-
-def waiting_position(booking: Booking) -> int | None:
-    """1 for the next delegate to get a place; None when not on the waiting list."""
-    if booking.status != BookingStatus.waitlisted:
-        return None
-    ahead = db.session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.event_id == booking.event_id,
-            Booking.status == BookingStatus.waitlisted,
-            (Booking.queued_at < booking.queued_at)
-            | ((Booking.queued_at == booking.queued_at) & (Booking.id < booking.id)),
-        )
-    )
-    return (ahead or 0) + 1
+    with unit_of_work():
+        if booking.status == BookingStatus.cancelled:
+            raise BookingRefused("This booking is cancelled, so there are no needs to change.")
+        if booking.event.is_past(now):
+            raise BookingRefused("This event has taken place, so its needs can no longer change.")
+        booking.dietary_needs = dietary_needs.strip()
+        booking.access_needs = access_needs.strip()
 
 
 def resend_links(address: str, now: datetime | None = None) -> int:
@@ -393,117 +426,429 @@ def resend_links(address: str, now: datetime | None = None) -> int:
     stranger whether an address has booked.
     """
     now = now or utcnow()
-    bookings = list(
-        db.session.scalars(
-            select(Booking)
-            .join(Booking.event)
-            .options(contains_eager(Booking.event).joinedload(Event.venue))
-            .where(
-                Booking.email_key == email_key(address),
-                Booking.status != BookingStatus.cancelled,
-                Event.ends_at > now,
+    with unit_of_work():
+        bookings = list(
+            db.session.scalars(
+                select(Booking)
+                .join(Booking.event)
+                .options(contains_eager(Booking.event).joinedload(Event.venue))
+                .where(
+                    Booking.email_key == email_key(address),
+                    Booking.is_active,
+                    Event.ends_at > now,
+                )
+                .order_by(Event.starts_at)
             )
-            .order_by(Event.starts_at)
+        )
+        if bookings:
+            notifications.links(bookings[0].email, bookings)
+        return len(bookings)
+
+
+# ----------------------------------------------------------------------------- the console's reads
+
+
+STATUS_ORDER = {BookingStatus.confirmed: 0, BookingStatus.waitlisted: 1, BookingStatus.cancelled: 2}
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    status: BookingStatus | None = None
+    sector_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DelegateList:
+    """The console's delegates page: the matching bookings and what is shown around them."""
+
+    bookings: list[Booking]
+    positions: dict[int, int]
+    availability: Availability
+    sectors: list[Sector]
+
+
+@dataclass(frozen=True)
+class CheckInList:
+    bookings: list[Booking]
+    attended: int
+    confirmed: int
+
+
+def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
+    """Matching bookings with their sectors, in one query: confirmed by name, then the
+    waiting list in queue order, then cancellations."""
+    query = select(Booking).options(joinedload(Booking.sector)).where(Booking.event_id == event_id)
+    q = filters.q.strip()
+    if q:
+        needle = q.lower()
+        conditions = [
+            func.lower(column).contains(needle, autoescape=True)
+            for column in (Booking.name, Booking.email, Booking.organisation, Booking.reference)
+        ]
+        reference = reference_like(q)
+        if reference:
+            conditions.append(Booking.reference == reference)
+        query = query.where(or_(*conditions))
+    if filters.status is not None:
+        query = query.where(Booking.status == filters.status)
+    if filters.sector_id is not None:
+        query = query.where(Booking.sector_id == filters.sector_id)
+    rows = list(db.session.scalars(query.order_by(*Booking.waiting_order())))
+    rows.sort(
+        key=lambda b: (
+            STATUS_ORDER[b.status],
+            b.name.casefold() if b.status == BookingStatus.confirmed else "",
         )
     )
-    if bookings:
-        notifications.links(bookings[0].email, bookings)
-        db.session.commit()
-    return len(bookings)
+    return rows
 
 
-def active_sectors() -> list[Sector]:
-    return list(
-        db.session.scalars(
-            select(Sector).where(Sector.retired.is_(False)).order_by(Sector.position, Sector.name)
-        )
+def delegate_list(event: Event, filters: Filters = Filters()) -> DelegateList:
+    return DelegateList(
+        bookings=delegates(event.id, filters),
+        positions=waiting_positions(event.id),
+        availability=availability(event),
+        sectors=all_sectors(),
     )
 
 
-# ----------------------------------------------------------------------------- organiser console
-
-
-class NotWaitlisted(Exception):
-    """Only a delegate on the waiting list can be given a place by override."""
-
-
-class NotConfirmed(Exception):
-    """Only a delegate with a confirmed place can be checked in."""
-
-
-def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> list[Booking]:
-    """Cancel the event and every active booking; each delegate is told why, in one commit.
-
-    Returns the bookings cancelled (empty when the event was already cancelled).
-    """
-    now = now or utcnow()
-    event = _lock_event(event_id)
-    if event.status == EventStatus.cancelled:
-        db.session.rollback()
-        return []
-    event.status = EventStatus.cancelled
-    event.cancelled_at = now
-    event.cancellation_reason = reason.strip()
-    active = list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.event_id == event.id,
-                Booking.status.in_((BookingStatus.confirmed, BookingStatus.waitlisted)),
-            )
-            .order_by(Booking.id)
+def check_in_list(event_id: int, q: str = "") -> CheckInList:
+    """The confirmed delegates matching ``q``, and how many of all confirmed have come."""
+    attended, confirmed = db.session.execute(
+        select(func.count(Booking.attended_at), func.count(Booking.id)).where(
+            Booking.event_id == event_id, Booking.status == BookingStatus.confirmed
         )
+    ).one()
+    matching = delegates(event_id, Filters(q=q, status=BookingStatus.confirmed))
+    return CheckInList(matching, attended, confirmed)
+
+
+def booking_of(event_id: int, booking_id: int) -> Booking | None:
+    return db.session.scalar(
+        select(Booking).where(Booking.id == booking_id, Booking.event_id == event_id)
     )
-    for booking in active:
-        booking.status = BookingStatus.cancelled
-        booking.cancelled_at = now
-    db.session.flush()
-    for booking in active:
-        event_notifications.event_cancelled(booking)
-    db.session.commit()
-    return active
 
 
-def confirm_with_override(booking_id: int, now: datetime | None = None) -> tuple[Booking, bool]:
+CSV_COLUMNS = (
+    "Reference",
+    "Status",
+    "Waiting list position",
+    "Name",
+    "E-mail",
+    "Organisation",
+    "Job title",
+    "Sector",
+    "Dietary needs",
+    "Access needs",
+    "Booked at",
+    "Confirmed at",
+    "Cancelled at",
+    "Attended at",
+)
+
+
+def csv_export(event_id: int, filters: Filters = Filters()) -> str:
+    """UTF-8 text with a byte-order mark, so Excel reads accents and the ½ right."""
+    positions = waiting_positions(event_id)
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for b in delegates(event_id, filters):
+        writer.writerow(
+            [
+                b.reference,
+                b.status.value,
+                positions.get(b.id, ""),
+                *(
+                    spreadsheet_cell(text)
+                    for text in (
+                        b.name,
+                        b.email,
+                        b.organisation,
+                        b.job_title,
+                        b.sector.name,
+                        b.dietary_needs,
+                        b.access_needs,
+                    )
+                ),
+                format_stamp(b.created_at),
+                format_stamp(b.confirmed_at),
+                format_stamp(b.cancelled_at),
+                format_stamp(b.attended_at),
+            ]
+        )
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- the console's changes
+
+
+def book_on_behalf(event_id: int, details: DelegateDetails) -> Booking:
+    """The public form's rules and e-mails, for a delegate who phoned; the organiser who booked
+    is in the audit log, in the same unit as the booking."""
+    with unit_of_work():
+        booking = book(event_id, details).booking
+        accounts.audit(
+            "booking.create",
+            "event",
+            event_id,
+            f"Booked {booking.reference} on a delegate's behalf ({booking.status.value})",
+        )
+        return booking
+
+
+def cancel_for_delegate(booking_id: int, now: datetime | None = None) -> Booking:
+    """An organiser cancels a booking (the delegate phoned): as ``cancel``, audited."""
+    with unit_of_work():
+        event, booking = _lock_booking(booking_id)
+        if not booking.is_active:
+            return booking
+        accounts.audit(
+            "booking.cancel",
+            "event",
+            booking.event_id,
+            f"Cancelled booking {booking.reference} ({booking.status.value})",
+            {"status": [booking.status.value, "cancelled"]},
+        )
+        _cancel_locked(event, booking, now or utcnow())
+        return booking
+
+
+def confirm_with_override(
+    booking_id: int, reason: str, now: datetime | None = None
+) -> tuple[Booking, bool]:
     """Give a waitlisted delegate a place ahead of the queue, on an organiser's explicit say-so.
 
     Capacity grows by one when the event is full, so confirmed places still never exceed it;
-    the caller records who decided and why. Returns the booking and whether capacity grew.
+    who decided and why go to the audit log. Returns the booking and whether capacity grew.
     """
-    now = now or utcnow()
-    event, booking = _lock_booking(booking_id)
-    if booking.status != BookingStatus.waitlisted or event.status == EventStatus.cancelled:
-        db.session.rollback()
-        raise NotWaitlisted()
-    confirmed, _ = _counts([event.id]).get(event.id, (0, 0))
-    raised = confirmed >= event.capacity
-    if raised:
-        event.capacity = confirmed + 1
-    booking.status = BookingStatus.confirmed
-    booking.confirmed_at = now
-    db.session.flush()
-    notifications.promoted(booking)
-    db.session.commit()
-    return booking, raised
+    with unit_of_work():
+        now = now or utcnow()
+        event, booking = _lock_booking(booking_id)
+        if booking.status != BookingStatus.waitlisted or event.status == EventStatus.cancelled:
+            raise NotWaitlisted()
+        confirmed = _confirmed(event.id)
+        raised = confirmed >= event.capacity
+        accounts.audit(
+            "booking.override",
+            "event",
+            event.id,
+            f"Gave {booking.reference} a place from the waiting list by override: {reason.strip()}",
+            {"status": ["waitlisted", "confirmed"]},
+        )
+        if raised:
+            accounts.audit(
+                "event.capacity",
+                "event",
+                event.id,
+                f"Places raised by one for the override of {booking.reference}",
+                {"capacity": [str(event.capacity), str(confirmed + 1)]},
+            )
+            event.capacity = confirmed + 1
+        booking.status = BookingStatus.confirmed
+        booking.confirmed_at = now
+        db.session.flush()
+        notifications.promoted(booking)
+        return booking, raised
 
 
 def check_in(booking_id: int, now: datetime | None = None) -> Booking:
     """Mark a confirmed delegate as attended (idempotent: a second tap keeps the first time)."""
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        raise LookupError(booking_id)
-    if booking.status != BookingStatus.confirmed:
-        raise NotConfirmed()
-    if booking.attended_at is None:
-        booking.attended_at = now or utcnow()
-        db.session.commit()
-    return booking
+    with unit_of_work():
+        booking = db.session.get(Booking, booking_id)
+        if booking is None:
+            raise LookupError(booking_id)
+        if booking.status != BookingStatus.confirmed:
+            raise NotConfirmed()
+        if booking.attended_at is None:
+            booking.attended_at = now or utcnow()
+            accounts.audit(
+                "booking.check_in", "event", booking.event_id, f"Checked in {booking.reference}"
+            )
+        return booking
 
 
 def undo_check_in(booking_id: int) -> Booking:
-    booking = db.session.get(Booking, booking_id)
-    if booking is None:
-        raise LookupError(booking_id)
-    booking.attended_at = None
-    db.session.commit()
-    return booking
+    with unit_of_work():
+        booking = db.session.get(Booking, booking_id)
+        if booking is None:
+            raise LookupError(booking_id)
+        if booking.attended_at is not None:
+            booking.attended_at = None
+            accounts.audit(
+                "booking.undo_check_in",
+                "event",
+                booking.event_id,
+                f"Undid check-in of {booking.reference}",
+            )
+        return booking
+
+
+def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> list[Booking]:
+    """Cancel the event and every active booking; each delegate is told why, in one unit.
+
+    Returns the bookings cancelled (empty when the event was already cancelled).
+    """
+    with unit_of_work():
+        now = now or utcnow()
+        event = lock_event(event_id)
+        if event.status == EventStatus.cancelled:
+            return []
+        event.status = EventStatus.cancelled
+        event.cancelled_at = now
+        event.cancellation_reason = reason.strip()
+        active = list(
+            db.session.scalars(
+                select(Booking)
+                .where(Booking.event_id == event.id, Booking.is_active)
+                .order_by(Booking.id)
+            )
+        )
+        for booking in active:
+            booking.status = BookingStatus.cancelled
+            booking.cancelled_at = now
+        db.session.flush()
+        for booking in active:
+            event_notifications.event_cancelled(booking)
+        return active
+
+
+# ----------------------------------------------------------------------------- sectors
+# Kept by admins. A sector in use is never deleted, only retired: old bookings and the
+# statistics keep it, the booking form stops offering it.
+
+
+def active_sectors() -> list[Sector]:
+    """The sectors the booking form offers."""
+    return list(
+        db.session.scalars(
+            select(Sector).where(Sector.retired.is_(False)).order_by(*Sector.display_order())
+        )
+    )
+
+
+def all_sectors() -> list[Sector]:
+    """Every sector, retired ones too: old bookings still carry them."""
+    return list(db.session.scalars(select(Sector).order_by(*Sector.display_order())))
+
+
+def sectors_with_use() -> list[tuple[Sector, int]]:
+    """Every sector in order with the number of bookings and recorded figures using it."""
+    bookings = (
+        select(Booking.sector_id, func.count().label("n")).group_by(Booking.sector_id).subquery()
+    )
+    figures = (
+        select(RecordedSectorFigure.sector_id, func.count().label("n"))
+        .group_by(RecordedSectorFigure.sector_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Sector,
+            func.coalesce(bookings.c.n, 0) + func.coalesce(figures.c.n, 0),
+        )
+        .outerjoin(bookings, bookings.c.sector_id == Sector.id)
+        .outerjoin(figures, figures.c.sector_id == Sector.id)
+        .order_by(*Sector.display_order())
+    )
+    return [(sector, int(used)) for sector, used in rows]
+
+
+def _name_free(name: str, exclude_id: int | None = None) -> None:
+    query = select(Sector.id).where(func.lower(Sector.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(Sector.id != exclude_id)
+    if db.session.scalar(query) is not None:
+        raise SectorError(f"There is already a sector called {name}.")
+
+
+def _clean(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise SectorError("Enter the sector's name.")
+    return name
+
+
+def _sector(sector_id: int) -> Sector:
+    sector = db.session.get(Sector, sector_id)
+    if sector is None:
+        raise LookupError(sector_id)
+    return sector
+
+
+def add_sector(name: str) -> Sector:
+    with unit_of_work():
+        name = _clean(name)
+        _name_free(name)
+        last = db.session.scalar(select(func.max(Sector.position))) or 0
+        sector = Sector(name=name, position=last + 1)
+        db.session.add(sector)
+        db.session.flush()
+        accounts.audit("sector.create", "sector", sector.id, f"Added sector {name}")
+        return sector
+
+
+def rename_sector(sector_id: int, name: str) -> Sector:
+    with unit_of_work():
+        sector = _sector(sector_id)
+        name = _clean(name)
+        _name_free(name, exclude_id=sector.id)
+        accounts.audit(
+            "sector.rename",
+            "sector",
+            sector.id,
+            f"Renamed sector {sector.name} to {name}",
+            {"name": [sector.name, name]},
+        )
+        sector.name = name
+        return sector
+
+
+def set_sector_retired(sector_id: int, retired: bool) -> Sector:
+    with unit_of_work():
+        sector = _sector(sector_id)
+        if sector.retired != retired:
+            sector.retired = retired
+            accounts.audit(
+                "sector.retire" if retired else "sector.restore",
+                "sector",
+                sector.id,
+                f"{'Retired' if retired else 'Restored'} sector {sector.name}",
+                {"retired": [str(not retired), str(retired)]},
+            )
+        return sector
+
+
+def move_sector(sector_id: int, step: int) -> None:
+    """Swap with the neighbour above (-1) or below (+1), renumbering the list 1..n."""
+    with unit_of_work():
+        ordered = all_sectors()
+        index = next((i for i, s in enumerate(ordered) if s.id == sector_id), None)
+        if index is None:
+            raise LookupError(sector_id)
+        other = index + step
+        if 0 <= other < len(ordered):
+            ordered[index], ordered[other] = ordered[other], ordered[index]
+            for position, sector in enumerate(ordered, start=1):
+                sector.position = position
+            accounts.audit(
+                "sector.move",
+                "sector",
+                sector_id,
+                f"Moved sector {ordered[other].name} {'up' if step < 0 else 'down'}",
+            )
+
+
+def delete_sector(sector_id: int) -> None:
+    with unit_of_work():
+        sector = _sector(sector_id)
+        used = dict((s.id, n) for s, n in sectors_with_use()).get(sector.id, 0)
+        if used:
+            raise SectorError(
+                f"{sector.name} is used by {used} bookings or recorded figures, so it cannot be "
+                "deleted. Retire it instead: it stays in the statistics but leaves the form."
+            )
+        accounts.audit("sector.delete", "sector", sector.id, f"Deleted sector {sector.name}")
+        db.session.delete(sector)

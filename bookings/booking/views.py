@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from bookings.booking import service
-from bookings.booking.forms import BookingForm, ConfirmForm, LostLinkForm, NeedsForm
+from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
 from bookings.events import service as event_service
 from bookings.extensions import limiter
+from bookings.web.forms import ButtonForm
 
 bp = Blueprint("booking", __name__)
 
@@ -81,7 +82,7 @@ def update_needs(token: str):
 @bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str):
     booking = _booking_or_404(token)
-    form = ConfirmForm()
+    form = ButtonForm()
     if booking.status == BookingStatus.cancelled:
         flash("This booking is already cancelled.")
         return redirect(url_for("booking.manage", token=token), code=303)

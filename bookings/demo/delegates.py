@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.booking.service import new_reference
+from bookings.booking.service import active_sectors, new_reference
 from bookings.db import db, utcnow
 from bookings.demo import data
 from bookings.events.models import Event, EventKind, EventStatus, Venue
@@ -74,11 +74,7 @@ def load_demo_statistics() -> dict[str, int]:
 
 
 def _sectors() -> list[Sector]:
-    sectors = list(
-        db.session.scalars(
-            select(Sector).where(Sector.retired.is_(False)).order_by(Sector.position, Sector.name)
-        )
-    )
+    sectors = active_sectors()
     if sectors:
         return sectors
     sectors = [Sector(name=name, position=i) for i, name in enumerate(data()["sectors"], 1)]

@@ -18,8 +18,8 @@ from sqlalchemy.orm import joinedload
 from bookings import london
 from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
-from bookings.booking.models import Booking, BookingStatus
-from bookings.db import db, saved_unless_stale, utcnow
+from bookings.booking.models import ACTIVE_STATUSES, Booking
+from bookings.db import db, saved_unless_stale, unit_of_work, utcnow
 from bookings.events import notifications
 from bookings.events import service as event_service
 from bookings.events.models import (
@@ -45,7 +45,7 @@ AUDITED_FIELDS = (
     "booking_opens_at",
     "booking_closes_at",
 )
-ACTIVE = (BookingStatus.confirmed, BookingStatus.waitlisted)
+ACTIVE = ACTIVE_STATUSES
 
 
 class EventChangeRefused(ValueError):
@@ -320,9 +320,7 @@ def unpublish(event_id: int) -> Event:
     if event.status != EventStatus.published:
         raise EventChangeRefused("Only a published event can be unpublished.")
     held = db.session.scalar(
-        select(func.count(Booking.id)).where(
-            Booking.event_id == event.id, Booking.status.in_(ACTIVE)
-        )
+        select(func.count(Booking.id)).where(Booking.event_id == event.id, Booking.is_active)
     )
     if held:
         raise EventChangeRefused(
@@ -349,15 +347,15 @@ def cancel_event(event_id: int, reason: str) -> int:
     refusal = event.why_not_cancellable()
     if refusal:
         raise EventChangeRefused(refusal)
-    # Pending in the session, so the booking service's commit records it with the change.
-    accounts.audit(
-        "event.cancel",
-        "event",
-        event.id,
-        f"Cancelled {event.title}",
-        {"status": [event.status.value, "cancelled"], "cancellation_reason": ["", reason]},
-    )
-    return len(booking_service.cancel_event(event_id, reason))
+    with unit_of_work():
+        accounts.audit(
+            "event.cancel",
+            "event",
+            event.id,
+            f"Cancelled {event.title}",
+            {"status": [event.status.value, "cancelled"], "cancellation_reason": ["", reason]},
+        )
+        return len(booking_service.cancel_event(event_id, reason))
 
 
 def change_capacity(event_id: int, capacity: int) -> list[Booking]:
@@ -367,14 +365,15 @@ def change_capacity(event_id: int, capacity: int) -> list[Booking]:
     if event is None:
         raise LookupError(event_id)
     before = event.capacity
-    accounts.audit(
-        "event.capacity",
-        "event",
-        event.id,
-        f"Changed the places of {event.title}",
-        {"capacity": [str(before), str(capacity)]},
-    )
-    return booking_service.change_capacity(event_id, capacity)
+    with unit_of_work():
+        accounts.audit(
+            "event.capacity",
+            "event",
+            event.id,
+            f"Changed the places of {event.title}",
+            {"capacity": [str(before), str(capacity)]},
+        )
+        return booking_service.change_capacity(event_id, capacity)
 
 
 def _moved(value: datetime | None, delta: timedelta) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bookings.accounts import service as accounts
-from bookings.booking.models import BookingStatus
+from bookings.booking.models import ACTIVE_STATUSES, BookingStatus
 from bookings.db import db
 from bookings.events import notifications
 from bookings.events.manage_models import EventMessage
@@ -14,7 +14,7 @@ from bookings.events.manage_service import active_bookings
 AUDIENCE_STATUSES = {
     "confirmed": (BookingStatus.confirmed,),
     "waitlisted": (BookingStatus.waitlisted,),
-    "both": (BookingStatus.confirmed, BookingStatus.waitlisted),
+    "both": ACTIVE_STATUSES,
 }
 
 

@@ -8,22 +8,14 @@ from typing import Any
 
 from bookings.london import london_date
 from bookings.stats.service import MEASURES, ROUNDING_NOTE, EventBreakdown, Row, Table
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is quoted."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
+from bookings.web.downloads import spreadsheet_cell
 
 
 def _csv(rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([spreadsheet_cell(value) for value in row])
     return buffer.getvalue()
 
 

@@ -228,7 +228,7 @@ def _sectors(used: Iterable[int]) -> list[Sector]:
     used = set(used)
     return [
         sector
-        for sector in db.session.scalars(select(Sector).order_by(Sector.position, Sector.name))
+        for sector in db.session.scalars(select(Sector).order_by(*Sector.display_order()))
         if not sector.retired or sector.id in used
     ]
 
