@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -81,13 +82,18 @@ def init_security(app: Flask) -> None:
 
 
 def init_limiter(app: Flask) -> None:
-    """Bind the limiter; a shared storage that does not answer stops start-up, because each
-    worker counting on its own would quietly multiply every limit by the number of workers."""
+    """Bind the limiter; a shared storage that does not answer stops a server's start-up, as
+    each worker counting on its own would quietly multiply every limit by their number.
+
+    The Flask CLI (``flask run``, migrations, ``mail send``) is one process that serves no
+    limited request from several workers, so it starts anyway and falls back if need be.
+    """
     limiter.init_app(app)
     if not app.config.get("RATELIMIT_ENABLED", True):
         return
     uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
-    if not uri.startswith("memory://") and not limiter.storage.check():
+    from_cli = os.environ.get("FLASK_RUN_FROM_CLI") == "true"
+    if not uri.startswith("memory://") and not from_cli and not limiter.storage.check():
         refuse_to_start(
             f"RATELIMIT_STORAGE_URI {_without_password(uri)} is not answering: start it, or set "
             "FLASK_RATELIMIT_STORAGE_URI=memory:// to count limits in each process on its own"
@@ -102,7 +108,8 @@ def init_limiter(app: Flask) -> None:
 def refuse_to_start(reason: str) -> None:
     """One line on stderr, then exit with gunicorn's "worker failed to boot" code (3), which
     stops its master too, instead of booting new workers that fail the same way for ever."""
-    print(reason, file=sys.stderr, flush=True)
+    sys.stderr.write(f"{reason}\n")  # one write: workers failing together don't interleave
+    sys.stderr.flush()
     raise SystemExit(3)
 
 
