@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 from bookings.booking.models import Booking
 from bookings.db import db
 from bookings.logs import safe_traceback
+from tests.conftest import make_app
 
 NAME = "Quenby Marklewhite"
 EMAIL = "quenby.marklewhite@example.org"
@@ -140,3 +141,14 @@ def test_tracebacks_keep_chained_causes_and_code_level_messages():
     assert "direct cause of the following exception" in text_
     assert text_.endswith("AttributeError: 'Booking' object has no attribute 'nmae'")
     assert "Quenby" not in text_
+
+
+def test_sql_parameters_stay_hidden_whatever_the_engine_options_say(tmp_path):
+    app = make_app(
+        f"sqlite:///{tmp_path / 'options.sqlite3'}",
+        tmp_path,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": False},
+    )
+    with app.app_context():
+        assert db.engine.hide_parameters is True
+        db.engine.dispose()
