@@ -64,8 +64,8 @@ def init_security(app: Flask) -> None:
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)
     https = app.config.get("PREFERRED_URL_SCHEME") == "https"
-    app.config["SESSION_COOKIE_SECURE"] = https
-    app.config["REMEMBER_COOKIE_SECURE"] = https
+    for cookie in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        app.config[cookie] = https or bool(app.config.get(cookie))
     # One per app: Talisman keeps its settings (and the app) on the instance.
     app.extensions["talisman"] = SecurityHeaders(
         app,
