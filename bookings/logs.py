@@ -5,12 +5,15 @@ A failed write carries the row it was writing: SQLAlchemy appends the statement'
 bad value can sit in the message of any ``ValueError`` or ``KeyError``. So a traceback that goes
 through the app's logger keeps its frames and exception types, the SQL statement (values are
 bound, never in its text), the SQL state and the constraint, and drops every other message.
-Manage links in messages (Flask names the request path of a failed request) become ``[link]``.
+Manage links in messages (Flask names the request path of a failed request) become ``[link]``,
+and request logs keep a query string's names but not its values (the console's check-in search
+``?q=`` is a delegate's name).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import traceback
 
@@ -18,13 +21,14 @@ from flask import Flask
 from flask.logging import default_handler
 from sqlalchemy.exc import StatementError
 
-from bookings.web import MANAGE_LINK
+from bookings.web import ACCESS_LOGGERS, MANAGE_LINK
 
 # Their messages describe code (a name, an attribute, a type), not the data it was handling.
 CODE_ERRORS = (AttributeError, ImportError, NameError, NotImplementedError, TypeError)
 HIDDEN = "(message hidden: it may hold personal data)"
 CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+QUERY = re.compile(r"\?([^\s\"]+)")
 
 
 class HidePersonalData(logging.Filter):
@@ -43,12 +47,33 @@ class HidePersonalData(logging.Filter):
         return True
 
 
+class HideQueryValues(logging.Filter):
+    """``GET /manage/events/3/check-in?q=Jan+Pearson`` is logged as ``...?q=[value]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if QUERY.search(message):
+            record.msg, record.args = QUERY.sub(_names_only, message), ()
+        return True
+
+
+def _names_only(query: re.Match) -> str:
+    names = [part.partition("=")[0] + "=[value]" for part in query[1].split("&") if part]
+    return "?" + "&".join(names)
+
+
 def init_app(app: Flask) -> None:
-    """The app's logger and everything under it (``bookings.*`` through Flask's handler), and
-    gunicorn's error log, which reports a request that failed outside Flask's handling."""
-    for target in (app.logger, default_handler, logging.getLogger("gunicorn.error")):
-        if not any(isinstance(f, HidePersonalData) for f in target.filters):
-            target.addFilter(HidePersonalData())
+    """The app's logger and everything under it (``bookings.*`` through Flask's handler),
+    gunicorn's error log, which reports a request that failed outside Flask's handling, and
+    the request logs of the dev server and gunicorn."""
+    targets = [
+        (target, HidePersonalData)
+        for target in (app.logger, default_handler, logging.getLogger("gunicorn.error"))
+    ]
+    targets += [(logging.getLogger(name), HideQueryValues) for name in ACCESS_LOGGERS]
+    for target, kind in targets:
+        if not any(isinstance(f, kind) for f in target.filters):
+            target.addFilter(kind())
 
 
 def safe_traceback(error: BaseException) -> str:
