@@ -4,6 +4,9 @@ VENV ?= .venv
 PORT ?= 5000
 HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 4
+# Where `make serve` counts rate limits: Redis, so that a limit holds for all workers together.
+# If it does not answer, start-up stops with one line; memory:// would count in each worker.
+FLASK_RATELIMIT_STORAGE_URI ?= redis://127.0.0.1:6379/0
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app bookings
 
@@ -25,7 +28,8 @@ run: migrate
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: migrate
-	$(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'bookings:create_app()'
+	FLASK_RATELIMIT_STORAGE_URI='$(FLASK_RATELIMIT_STORAGE_URI)' \
+	  $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) 'bookings:create_app()'
 
 demo: migrate
 	$(FLASK) demo --replace

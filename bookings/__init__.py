@@ -39,20 +39,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.logger.setLevel(logging.INFO)
 
     from bookings import models  # noqa: F401  (registers every table with the metadata)
-    from bookings.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from bookings.extensions import (
+        csrf,
+        db,
+        init_limiter,
+        init_security,
+        login_manager,
+        mail,
+        migrate,
+    )
 
+    init_security(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
 
-    from bookings import cli, web
+    from bookings import cli, logs, web
     from bookings.booking import notifications as booking_mail  # noqa: F401  (their renderers)
     from bookings.events import notifications as event_mail  # noqa: F401
     from bookings.mail import sender
 
+    logs.init_app(app)
     web.init_app(app)
     _register_blueprints(app)
     cli.init_app(app)
@@ -108,11 +118,11 @@ def _configure_database(app: Flask) -> None:
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         # psycopg 3 is the driver we install; plain postgresql:// would ask for psycopg2.
         app.config["SQLALCHEMY_DATABASE_URI"] = url.set(drivername="postgresql+psycopg")
+    # Whatever the configuration says: a failed statement's values are a delegate's data.
+    options = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}
     if url.get_backend_name() == "sqlite":
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "connect_args": {"timeout": 30},
-        }
+        options["connect_args"] = {"timeout": 30}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _configure_hosts(app: Flask) -> None:

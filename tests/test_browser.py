@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,8 @@ def browser() -> Iterator:
         "--window-size=390,844",
     ):
         options.add_argument(flag)
+    # The console log, where Chromium reports what the Content-Security-Policy blocked.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
@@ -142,3 +145,76 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
     browser.delete_all_cookies()
     browser.get(f"{base}/events/{event.slug}")
     assert browser.find_element("id", "booking-submit").text == "Join the waiting list"
+
+
+def _csp_reports(driver) -> list[str]:
+    """What the Content-Security-Policy refused since the last call (the log is drained)."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+
+
+def _colour(driver, selector: str, prop: str) -> str:
+    element = driver.find_element("css selector", selector)
+    return driver.execute_script(
+        "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1])", element, prop
+    )
+
+
+def test_public_stats_and_console_pages_break_no_content_security_rule(site, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    from bookings.booking.models import Booking, BookingStatus
+    from bookings.london import london_datetime
+
+    base, make = site
+    health, police = make.sector("Health"), make.sector("Police")
+    event = make.event(title="Neglect seminar")
+    held = make.event(starts_at=london_datetime(date(2008, 7, 10), time(10)))
+    for n, sector in enumerate((health, police, police)):
+        db.session.add(
+            Booking(
+                event=held,
+                sector=sector,
+                reference=f"CSP{n:05d}",
+                token_salt="salt",
+                token_hash=f"hash-{n}",
+                status=BookingStatus.confirmed,
+                name=f"Delegate {n}",
+                email=f"delegate{n}@example.org",
+                email_key=f"delegate{n}@example.org",
+                organisation="Barnet",
+                job_title="Nurse",
+                attended_at=held.starts_at,
+            )
+        )
+    db.session.commit()
+    make.organiser()
+
+    browser.get(f"{base}/events/{event.slug}")
+    assert browser.find_element("tag name", "h1").text == "Neglect seminar"
+    # The stylesheet applied: the header has the brand colour from static/css/site.css.
+    assert _colour(browser, ".site-header", "background-color") == "rgb(29, 79, 122)"
+    assert _csp_reports(browser) == []
+
+    browser.get(f"{base}/login")
+    browser.find_element("id", "email").send_keys("organiser@example.org")
+    browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
+    browser.get(f"{base}/manage/")
+    assert "/manage" in browser.current_url
+    assert _csp_reports(browser) == []
+
+    browser.get(f"{base}/manage/stats")
+    assert browser.find_elements("css selector", ".chart svg")
+    # Sector colours come from classes now: the first bar and the first swatch are brand blue.
+    assert _colour(browser, ".chart rect.series-0", "fill") == "rgb(29, 79, 122)"
+    assert _colour(browser, ".swatch.series-1", "background-color") == "rgb(213, 94, 0)"
+    assert _csp_reports(browser) == []
+
+    # The check can fail: an inline style is refused and reported in the same log.
+    browser.execute_script(
+        "document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')"
+    )
+    assert _csp_reports(browser), "an inline style attribute went unreported"

@@ -43,7 +43,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, secret_key: str, instance: Path) -> Iterator[str]:
+def gunicorn(
+    database_url: str,
+    secret_key: str,
+    instance: Path,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[str]:
     """Serve the app under gunicorn exactly as `make serve` does, on a free port."""
     port = _free_port()
     env = {
@@ -52,6 +58,7 @@ def gunicorn(database_url: str, secret_key: str, instance: Path) -> Iterator[str
         "FLASK_SECRET_KEY": secret_key,
         "FLASK_MAIL_SEND_AFTER_REQUEST": "false",
         "FLASK_SERVER_NAME": f"127.0.0.1:{port}",
+        **(env or {}),
     }
     log = (instance / "gunicorn.log").open("w")
     process = subprocess.Popen(
@@ -63,6 +70,7 @@ def gunicorn(database_url: str, secret_key: str, instance: Path) -> Iterator[str
             str(WORKERS),
             "--bind",
             f"127.0.0.1:{port}",
+            *args,
             "bookings:create_app()",
         ],
         env=env,

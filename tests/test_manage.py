@@ -640,12 +640,14 @@ def test_dashboard_shows_counts_and_days_to_go(client, login, make):
     event = make.event(title="Annual conference", capacity=1)
     booking_service.book(event.id, _details(sector.id, 1))
     booking_service.book(event.id, _details(sector.id, 2))
+    before = (london_date(event.starts_at) - london_date(utcnow())).days
     page = client.get("/manage/")
+    after = (london_date(event.starts_at) - london_date(utcnow())).days  # unless midnight passed
     assert "Annual conference" in page.text
     assert "1 / 1" in page.text
     assert "<td>1</td>" in page.text  # one waiting
-    days = (london_date(event.starts_at) - london_date(utcnow())).days
-    assert "Days to go" in page.text and f"<td>{days}</td>" in page.text
+    assert "Days to go" in page.text
+    assert any(f"<td>{days}</td>" in page.text for days in {before, after})
 
 
 def test_duplicate_moves_dates_by_whole_weeks_on_the_london_clock(client, login, make):

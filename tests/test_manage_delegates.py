@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -233,4 +234,9 @@ def test_print_views(client, login, make):
         page = client.get(f"/manage/events/{event.id}/{path}")
         assert page.status_code == 200
         assert "Grace Hopper" in page.text
-        assert "size: A4" in page.text
+        # The A4 page rule sits in the page's own stylesheet (no inline styles under the CSP).
+        styles = ""
+        for href in re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text):
+            with client.get(href) as sheet:
+                styles += sheet.get_data(as_text=True)
+        assert "size: A4" in styles

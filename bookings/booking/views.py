@@ -8,10 +8,13 @@ from bookings.booking import service
 from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
 from bookings.events import service as event_service
-from bookings.extensions import limiter
+from bookings.extensions import csrf, limiter
 from bookings.web.forms import ButtonForm
 
 bp = Blueprint("booking", __name__)
+# The pages under /bookings/ send no Referer (a manage link is a secret), and over HTTPS
+# CSRFProtect refuses a form post without one. So their form views are exempt from it and
+# each form validates its own CSRF token instead; the link's token is what grants access.
 
 
 @bp.post("/events/<slug>/book")
@@ -58,6 +61,7 @@ def manage(token: str):
 
 
 @bp.post("/bookings/<token>/needs")
+@csrf.exempt
 def update_needs(token: str):
     booking = _booking_or_404(token)
     form = NeedsForm()
@@ -80,6 +84,7 @@ def update_needs(token: str):
 
 
 @bp.route("/bookings/<token>/cancel", methods=["GET", "POST"])
+@csrf.exempt
 def cancel(token: str):
     booking = _booking_or_404(token)
     form = ButtonForm()
@@ -95,6 +100,7 @@ def cancel(token: str):
 
 @bp.route("/bookings/lost-link", methods=["GET", "POST"])
 @limiter.limit("5 per 10 minutes", methods=["POST"])
+@csrf.exempt
 def lost_link():
     form = LostLinkForm()
     if form.validate_on_submit():
