@@ -12,7 +12,7 @@ from bookings.booking import service as booking_service
 from bookings.booking.forms import BookingForm
 from bookings.booking.models import BookingStatus
 from bookings.events import manage_delegates as service
-from bookings.events import manage_service
+from bookings.events import service as events_service
 from bookings.events.models import Event
 from bookings.web.console import guard
 from bookings.web.forms import ButtonForm, choices
@@ -60,7 +60,7 @@ class FilterForm(FlaskForm):
 
 
 def _event(event_id: int) -> Event:
-    event = manage_service.event(event_id)
+    event = events_service.event(event_id)
     if event is None:
         abort(404)
     return event
