@@ -58,8 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_limiter(app)
 
     from bookings import cli, logs, web
-    from bookings.booking import notifications as booking_mail  # noqa: F401  (their renderers)
-    from bookings.events import notifications as event_mail  # noqa: F401
+    from bookings.booking import notifications  # noqa: F401  (registers the renderers)
     from bookings.mail import sender
 
     logs.init_app(app)

@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData, event, inspect
+from sqlalchemy import Column, DateTime, Enum, MetaData, event, inspect, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstanceState, Mapped, Session, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -169,12 +169,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 class FeedItem:
     """Mixin for records that appear in iCalendar feeds.
 
-    ``sequence`` grows whenever one of ``sequence_fields`` changes (time, place, status), so
-    subscribed calendars replace their copy; ``updated_at`` feeds DTSTAMP, LAST-MODIFIED and
-    the HTTP validators.
+    The two flush listeners below are the one mechanism that moves their SEQUENCE and update
+    time; no service sets either. What each model declares:
+
+    - ``sequence_fields``: a change to one bumps ``sequence``, so subscribed calendars replace
+      their copy (time, place, status); ``shown_by`` names the collections whose feed entries
+      show those fields too (a network's name in each of its meetings): theirs grow with it.
+    - ``updated_at`` (DTSTAMP, LAST-MODIFIED, the HTTP validators) moves with any change of the
+      row.
+    - ``part_of``: the foreign key of the record whose feed shows this one (a programme
+      session's event). Adding, changing or deleting this one, its collections included (a
+      session's speakers), moves that record's ``updated_at`` by a plain UPDATE that leaves its
+      ``version`` alone: a deleted row leaves no newer update time behind, and an organiser's
+      open edit of the event must not become stale because its programme changed.
     """
 
-    sequence_fields: tuple[str, ...] = ()
+    sequence_fields: ClassVar[tuple[str, ...]] = ()
+    shown_by: ClassVar[tuple[str, ...]] = ()
+    part_of: ClassVar[str | None] = None
 
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -184,11 +196,41 @@ class FeedItem:
     )
 
 
+def _changed(state: InstanceState, names: tuple[str, ...]) -> bool:
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
 @event.listens_for(Session, "before_flush")
-def _bump_sequences(session: Session, _context, _instances) -> None:
-    for obj in session.dirty:
+def _feed_items_changed(session: Session, _context, _instances) -> None:
+    """Bump the SEQUENCE of changed feed items and of the entries showing them."""
+    for obj in list(session.dirty):
         if not isinstance(obj, FeedItem):
             continue
-        state = inspect(obj)
-        if any(state.attrs[name].history.has_changes() for name in obj.sequence_fields):
+        if _changed(inspect(obj), obj.sequence_fields):
             obj.sequence = (obj.sequence or 0) + 1
+            for name in obj.shown_by:
+                for shown in getattr(obj, name):
+                    shown.sequence = (shown.sequence or 0) + 1
+
+
+@event.listens_for(Session, "after_flush")
+def _feed_parts_changed(session: Session, _context) -> None:
+    """Move the update time of each record a flushed part belongs to (``FeedItem.part_of``).
+
+    After the flush, so that a new part's foreign key is known; the session still lists what
+    was new, changed and deleted.
+    """
+    touched: dict[Column, set[int]] = {}
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, FeedItem) or obj.part_of is None:
+            continue
+        if obj in session.dirty and not session.is_modified(obj):
+            continue
+        parent_id = inspect(obj).dict.get(obj.part_of)
+        if parent_id is not None:
+            (key,) = inspect(type(obj)).columns[obj.part_of].foreign_keys
+            touched.setdefault(key.column, set()).add(parent_id)
+    for column, ids in touched.items():
+        session.connection().execute(
+            update(column.table).where(column.in_(ids)).values(updated_at=utcnow())
+        )

@@ -2,10 +2,10 @@
 
 from bookings.accounts.models import AuditEntry, OrganiserUser, Role
 from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.events.manage_models import EventMessage
 from bookings.events.models import (
     Event,
     EventKind,
+    EventMessage,
     EventStatus,
     ProgrammeSlot,
     SlotKind,

@@ -729,7 +729,7 @@ def test_if_modified_since_gives_304_until_something_changes(client, world):
 
 
 def test_a_deleted_programme_slot_is_not_answered_304(client, world):
-    from bookings.events import manage_service
+    from bookings.events import programme
 
     for model in (Event, ProgrammeSlot):
         db.session.execute(update(model).values(updated_at=utcnow() - timedelta(hours=1)))
@@ -738,7 +738,7 @@ def test_a_deleted_programme_slot_is_not_answered_304(client, world):
     url = "/feeds/events/annual-conference.ics"
     last_modified = client.get(url).headers["Last-Modified"]
     lunch = next(s for s in world["conference"].slots if s.title == "Lunch")
-    manage_service.delete_slot(lunch)
+    programme.delete_slot(lunch)
     response = client.get(url, headers={"If-Modified-Since": last_modified})
     assert response.status_code == 200
     assert b"Lunch" not in response.data

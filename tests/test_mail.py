@@ -361,7 +361,7 @@ def test_own_cancellation_mail_says_plainly_how_to_remove_the_calendar_entry(
 def test_moved_event_mail_gives_old_and_new_time_and_an_updating_calendar_file(
     app, client, make, sector, smtp
 ):
-    from bookings.events import manage_service
+    from bookings.events import service as manage_service
     from bookings.london import format_datetime, format_time_range
 
     event = make.event(slug="moved-seminar")
@@ -444,7 +444,7 @@ def test_a_message_is_worded_when_sent_so_it_tells_the_event_as_it_now_stands(
 
 
 def test_a_message_for_a_purged_booking_is_withdrawn_never_sent(app, make, sector, smtp):
-    from bookings.events import messages
+    from bookings.events import service as events_service
     from bookings.london import london_date
     from bookings.privacy import service as privacy
 
@@ -456,7 +456,9 @@ def test_a_message_for_a_purged_booking_is_withdrawn_never_sent(app, make, secto
     event.ends_at = event.starts_at + timedelta(hours=2)
     db.session.commit()
     assert privacy.purge(london_date(utcnow())).bookings == 1
-    messages.send(event.id, "confirmed", "Slides", "The slides are online.", "org@example.org")
+    events_service.send_message(
+        event.id, "confirmed", "Slides", "The slides are online.", "org@example.org"
+    )
 
     report = send_due()
 

@@ -6,11 +6,11 @@ from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bookings.booking import service as booking_service
 from bookings.db import StaleEdit, db, utcnow
-from bookings.events import manage_service
+from bookings.events import programme, service
 from bookings.london import london_date, london_datetime, to_london
 from bookings.mail.outbox import render
 from bookings.models import (
@@ -156,10 +156,10 @@ def test_event_form_refuses_the_skipped_spring_hour_and_bad_order(client, login)
         "/manage/events/new",
         data=_event_form(start_date=last_sunday.isoformat(), start_time="01:30", end_time="03:00"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "does not exist in London" in response.text
     response = client.post("/manage/events/new", data=_event_form(end_time="09:00"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "The event must end after it starts." in response.text
     response = client.post("/manage/events/new", data=_event_form(title=""))
     assert "Enter the event&#39;s title." in response.text
@@ -181,9 +181,9 @@ def test_edit_through_the_page_saves_without_touching_places(client, login, make
 def test_deleting_a_session_does_not_make_an_open_event_edit_stale(client, login, make):
     login()
     event = make.event(title="Old title")
-    session = manage_service.add_slot(
+    session = programme.add_slot(
         event.id,
-        manage_service.SlotData(
+        programme.SlotData(
             starts_at=event.starts_at,
             ends_at=None,
             kind=SlotKind.talk,
@@ -212,14 +212,14 @@ def test_stale_edit_is_refused(client, login, make):
     db.session.commit()
 
     response = client.post(f"/manage/events/{event.id}/edit", data=form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Someone else saved this event" in response.text
     db.session.expire_all()
     assert db.session.get(Event, event.id).title == "Saved by a colleague"
 
 
-def _event_data(event: Event, **changes) -> manage_service.EventData:
-    data = manage_service.EventData(
+def _event_data(event: Event, **changes) -> service.EventData:
+    data = service.EventData(
         title=event.title,
         slug=event.slug,
         kind=event.kind,
@@ -251,7 +251,7 @@ def test_a_save_landing_while_an_edit_is_written_is_a_stale_edit(app, make):
             .values(title="Saved by a colleague", version=version + 1)
         )
     with pytest.raises(StaleEdit):
-        manage_service.update_event(
+        service.update_event(
             event.id, _event_data(opened, title="My edit"), version, notify_delegates=False
         )
     db.session.expire_all()
@@ -338,7 +338,7 @@ def test_shortening_an_event_past_a_session_is_refused(client, login, make):
     client.post(f"/manage/events/{event.id}/programme", data=_slot_form(event))  # 10:30-11:15
     form = _edit_form(client, event.id, end_time="11:00")
     response = client.post(f"/manage/events/{event.id}/edit", data=form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "The session Workshop A would then run outside the event." in response.text
     db.session.expire_all()
     assert to_london(db.session.get(Event, event.id).ends_at).time() == time(12, 30)
@@ -352,7 +352,7 @@ def test_cancel_event_emails_everyone_and_feed_shows_cancelled(client, login, ma
     booking_service.book(event.id, _details(sector.id, 2))  # waiting list
 
     page = client.post(f"/manage/events/{event.id}/cancel", data={"reason": "Rail strike."})
-    assert page.status_code == 400
+    assert page.status_code == 422
     assert "Tick the box to confirm." in page.text
 
     response = client.post(
@@ -420,7 +420,7 @@ def test_capacity_change_promotes_and_refuses_below_confirmed(client, login, mak
         booking_service.book(event.id, _details(sector.id, n))
 
     response = client.post(f"/manage/events/{event.id}/capacity", data={"capacity": "1"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "2 places are already confirmed" in response.text
 
     response = client.post(f"/manage/events/{event.id}/capacity", data={"capacity": "3"})
@@ -493,7 +493,7 @@ def test_programme_slot_must_lie_inside_event(client, login, make, overrides, me
     response = client.post(
         f"/manage/events/{event.id}/programme", data=_slot_form(event, **overrides)
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.text
     assert db.session.scalar(select(ProgrammeSlot)) is None
 
@@ -505,7 +505,7 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
     assert client.post(url, data=_slot_form(event)).status_code == 302  # Room 1, 10:30-11:15
 
     clash = client.post(url, data=_slot_form(event, title="Workshop B", start_time="11:00"))
-    assert clash.status_code == 400
+    assert clash.status_code == 422
     assert "Room 1 is already taken from 10.30am to 11.15am by Workshop A." in clash.text
     for fine in (
         _slot_form(event, title="Straight after", start_time="11:15", end_time="12:00"),
@@ -523,7 +523,7 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
             **_slot_form(event, title="Straight after", room="room 1", start_time="11:00"),
         ),
     )
-    assert moved_into_clash.status_code == 400
+    assert moved_into_clash.status_code == 422
     assert "is already taken from 10.30am to 11.15am by Workshop A." in moved_into_clash.text
     db.session.expire_all()
     assert to_london(db.session.get(ProgrammeSlot, after.id).starts_at).time() == time(11, 15)
@@ -532,7 +532,7 @@ def test_programme_refuses_two_sessions_in_one_room_at_once(client, login, make)
 
 def test_programme_service_refuses_a_session_outside_its_event(app, make):
     event = make.event()
-    early = manage_service.SlotData(
+    early = programme.SlotData(
         starts_at=event.starts_at - timedelta(hours=1),
         ends_at=event.starts_at + timedelta(minutes=30),
         kind=SlotKind.talk,
@@ -542,8 +542,8 @@ def test_programme_service_refuses_a_session_outside_its_event(app, make):
         capacity=None,
         speakers=[],
     )
-    with pytest.raises(manage_service.SlotRefused) as refused:
-        manage_service.add_slot(event.id, early)
+    with pytest.raises(programme.SlotRefused) as refused:
+        programme.add_slot(event.id, early)
     assert refused.value.problems == [("starts_at", "The session must start during the event.")]
     assert db.session.scalar(select(ProgrammeSlot)) is None
 
@@ -567,8 +567,8 @@ def test_edit_and_delete_slot(client, login, make):
     assert db.session.scalar(select(ProgrammeSlot)) is None
 
 
-def _slot_data(slot: ProgrammeSlot, **changes) -> manage_service.SlotData:
-    data = manage_service.SlotData(
+def _slot_data(slot: ProgrammeSlot, **changes) -> programme.SlotData:
+    data = programme.SlotData(
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,
         kind=slot.kind,
@@ -591,10 +591,10 @@ def test_stale_session_edit_is_refused(client, login, make):
     url = f"/manage/events/{event.id}/programme/{slot.id}"
     form = edit_page_form(client, url, title="My title", room="Room 2")
     # A colleague saves the session first, from the form they opened.
-    manage_service.update_slot(slot, _slot_data(slot, title="Colleague's title"), slot.version)
+    programme.update_slot(slot, _slot_data(slot, title="Colleague's title"), slot.version)
 
     response = client.post(url, data=form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Someone else saved this session while you were editing it" in response.text
     db.session.expire_all()
     saved = db.session.get(ProgrammeSlot, slot.id)
@@ -607,9 +607,9 @@ def test_stale_session_edit_is_refused(client, login, make):
 
 def test_a_session_saved_while_an_edit_is_written_is_a_stale_edit(app, make):
     event = make.event()
-    slot = manage_service.add_slot(
+    slot = programme.add_slot(
         event.id,
-        manage_service.SlotData(
+        programme.SlotData(
             starts_at=event.starts_at,
             ends_at=None,
             kind=SlotKind.talk,
@@ -629,7 +629,7 @@ def test_a_session_saved_while_an_edit_is_written_is_a_stale_edit(app, make):
             .values(title="Saved by a colleague", version=version + 1)
         )
     with pytest.raises(StaleEdit):
-        manage_service.update_slot(slot, _slot_data(slot, title="My edit"), version)
+        programme.update_slot(slot, _slot_data(slot, title="My edit"), version)
     db.session.expire_all()
     assert db.session.get(ProgrammeSlot, slot.id).title == "Saved by a colleague"
 
@@ -668,3 +668,85 @@ def test_duplicate_moves_dates_by_whole_weeks_on_the_london_clock(client, login,
     (slot,) = copy.slots
     assert to_london(slot.starts_at).time() == time(10)
     assert [s.name for s in slot.speakers] == ["Sue Jones", "Dr Ravi Patel"]
+
+
+def _audit_actions() -> list[str]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_refused_changes_leave_no_audit_entry(client, login, make):
+    login()
+    sector = make.sector()
+    event = make.event(capacity=2)  # 10:00 to 12:30 London
+    for n in range(2):
+        booking_service.book(event.id, _details(sector.id, n))
+    url = f"/manage/events/{event.id}/programme"
+    assert client.post(url, data=_slot_form(event)).status_code == 302  # Room 1, 10:30-11:15
+    recorded = _audit_actions()
+    assert recorded[-1] == "slot.create"
+
+    below_confirmed = client.post(f"/manage/events/{event.id}/capacity", data={"capacity": "1"})
+    assert below_confirmed.status_code == 422
+    room_clash = client.post(url, data=_slot_form(event, title="Workshop B", start_time="11:00"))
+    assert room_clash.status_code == 422
+    shortened = client.post(
+        f"/manage/events/{event.id}/edit", data=_edit_form(client, event.id, end_time="11:00")
+    )
+    assert shortened.status_code == 422
+
+    assert _audit_actions() == recorded
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).capacity == 2
+    assert db.session.scalar(select(func.count(ProgrammeSlot.id))) == 1
+
+
+def test_a_cancelled_event_leaves_the_pages_the_api_and_the_feeds_on_the_same_day(client, make):
+    event = make.event(slug="called-off", title="Called-off seminar")
+    event.status = EventStatus.cancelled
+    event.cancelled_at = utcnow() - timedelta(days=20)
+    db.session.commit()
+    lists = ("/", "/events", "/api/events", "/feeds/events.ics")
+    for url in lists:
+        assert "Called-off seminar" in client.get(url).text, url
+
+    event.cancelled_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    for url in lists:
+        assert "Called-off seminar" not in client.get(url).text, url
+    # Its own page, feed and API entry stay, for those who booked it.
+    for url in ("/events/called-off", "/api/events/called-off", "/feeds/events/called-off.ics"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_editing_only_the_description_leaves_the_feed_sequence_alone(client, login, make):
+    login()
+    event = make.event()
+    form = _edit_form(client, event.id, description="Now with the speakers' biographies.")
+    assert client.post(f"/manage/events/{event.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Event, event.id)
+    assert saved.description == "Now with the speakers' biographies."
+    assert saved.sequence == 0
+
+
+def test_a_change_of_speakers_alone_reaches_the_programme_feed_at_once(client, login, make):
+    login()
+    event = make.event(slug="with-speakers")
+    client.post(f"/manage/events/{event.id}/programme", data=_slot_form(event))
+    slot = db.session.scalar(select(ProgrammeSlot))
+    for model in (Event, ProgrammeSlot):
+        db.session.execute(update(model).values(updated_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    feed = "/feeds/events/with-speakers.ics"
+    last_modified = client.get(feed).headers["Last-Modified"]
+    event_form = _edit_form(client, event.id, title="Renamed while the programme changed")
+
+    url = f"/manage/events/{event.id}/programme/{slot.id}"
+    speakers = "Sue Jones, NSPCC\nDr Ravi Patel, Barts Health, Safeguarding team\nAmy Lee, Met"
+    assert client.post(url, data=edit_page_form(client, url, speakers=speakers)).status_code == 302
+    response = client.get(feed, headers={"If-Modified-Since": last_modified})
+    assert response.status_code == 200
+    assert b"Amy Lee" in response.data
+    # The programme changed, not the event: an edit of the event opened before still saves.
+    assert client.post(f"/manage/events/{event.id}/edit", data=event_form).status_code == 302

@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from bookings.db import StaleEdit, db
 from bookings.london import london_datetime
 from bookings.models import Meeting, MeetingStatus, Network
-from bookings.networks import manage_service
-from bookings.networks.manage_service import parse_meeting_line, parse_meeting_lines
+from bookings.networks import service
+from bookings.networks.service import parse_meeting_line, parse_meeting_lines
 from tests.test_manage import edit_page_form
 
 NETWORK_FORM = {
@@ -99,7 +99,7 @@ def test_paste_with_a_bad_line_adds_nothing(client, login, make):
         f"/manage/networks/{network.id}/meetings/paste",
         data={"lines": "6 December 2011\n30 February 2012"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Line 2" in response.text and "is not a date" in response.text
     assert db.session.scalar(select(Meeting)) is None
 
@@ -128,7 +128,7 @@ def test_meeting_without_date_must_be_tbc(client, login, make):
         f"/manage/networks/{network.id}/meetings",
         data={"day": "", "status": "confirmed", "location": "", "note": ""},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Only a meeting marked tbc may be without a date." in response.text
 
 
@@ -151,13 +151,13 @@ def test_stale_meeting_edit_is_refused(client, login, make):
     url = f"/manage/networks/{network.id}/meetings/{meeting.id}"
     form = edit_page_form(client, url, start_time="14:00", end_time="16:00")
     # A colleague saves the meeting first, from the form they opened.
-    colleague = manage_service.MeetingData(
+    colleague = service.MeetingData(
         day=date(2030, 5, 8), start=time(10), end=time(12), status=MeetingStatus.provisional
     )
-    manage_service.update_meeting(meeting, colleague, meeting.version)
+    service.update_meeting(meeting, colleague, meeting.version)
 
     response = client.post(url, data=form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Someone else saved this meeting while you were editing it" in response.text
     db.session.expire_all()
     saved = db.session.get(Meeting, meeting.id)
@@ -171,28 +171,26 @@ def test_stale_network_edit_is_refused(client, login, make):
     url = f"/manage/networks/{network.id}"
     form = edit_page_form(client, url, chair="My choice of chair")
     # A colleague saves the network first, from the form they opened.
-    values = {name: getattr(network, name) for name in manage_service.NETWORK_FIELDS}
-    manage_service.update_network(
-        network, dict(values, chair="Colleague's choice"), network.version
-    )
+    values = {name: getattr(network, name) for name in service.NETWORK_FIELDS}
+    service.update_network(network, dict(values, chair="Colleague's choice"), network.version)
 
     response = client.post(url, data=form)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Someone else saved this network while you were editing it" in response.text
     db.session.expire_all()
     assert db.session.get(Network, network.id).chair == "Colleague's choice"
 
 
 def _move_meeting(meeting: Meeting, version: int) -> None:
-    data = manage_service.MeetingData(
+    data = service.MeetingData(
         day=date(2030, 5, 9), start=None, end=None, status=MeetingStatus.confirmed
     )
-    manage_service.update_meeting(meeting, data, version)
+    service.update_meeting(meeting, data, version)
 
 
 def _rename_network(network: Network, version: int) -> None:
-    values = {name: getattr(network, name) for name in manage_service.NETWORK_FIELDS}
-    manage_service.update_network(network, dict(values, name="Renamed"), version)
+    values = {name: getattr(network, name) for name in service.NETWORK_FIELDS}
+    service.update_network(network, dict(values, name="Renamed"), version)
 
 
 @pytest.mark.parametrize(("model", "edit"), [(Meeting, _move_meeting), (Network, _rename_network)])

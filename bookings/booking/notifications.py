@@ -1,16 +1,22 @@
-"""What a delegate hears about their own booking: confirmed, waitlisted, promoted, cancelled,
-and the lost-links reminder.
+"""What a delegate hears: about their own booking (confirmed, waitlisted, promoted, cancelled,
+the lost-links reminder) and about its event (cancelled, moved, a message from the organisers).
 
 The first half queues a message in the caller's transaction (nothing is rendered then); the
 second half words each kind when the sender finds it due, from the booking as it then stands.
 The manage link is derived again from the booking (:func:`manage_url`), so no secret is stored
 in the outbox. A booking purged or deleted before its message went gets nothing: the message
 is withdrawn, never sent to "Purged delegate".
+
+Calendar files are ``METHOD:PUBLISH`` copies of the feed's VEVENT (same UID). A calendar that
+already holds the event takes such a copy as an update only when its SEQUENCE is not lower than
+the one it has, and many programs open it as a file to import rather than apply it by
+themselves; the wording says so instead of promising that the calendar changes by itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session
 from bookings.booking.models import Booking, BookingStatus
 from bookings.booking.tokens import manage_token
 from bookings.feeds import service as feeds
+from bookings.london import format_date, format_datetime, format_time_range
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 
@@ -55,6 +62,30 @@ def cancelled(booking: Booking) -> OutboxMessage:
 def links(recipient: str, bookings: Sequence[Booking]) -> OutboxMessage:
     """One message listing these bookings' links; it is about an address, not one booking."""
     return mail.queue("links", recipient, data={"bookings": [b.id for b in bookings]})
+
+
+def event_cancelled(booking: Booking) -> OutboxMessage:
+    """The whole event is off: told to confirmed and waitlisted delegates alike. The
+    organisers' reason is read from the event when the message goes."""
+    return _queue("event_cancelled", booking)
+
+
+def event_moved(
+    booking: Booking, was_starts_at: datetime | None, venue_changed: bool
+) -> OutboxMessage:
+    """The time (``was_starts_at``: the old start, None if the time stayed) or the venue
+    changed; the message says what it is now and what it was."""
+    return _queue(
+        "event_moved",
+        booking,
+        was_starts_at=was_starts_at.isoformat() if was_starts_at else None,
+        venue_changed=venue_changed,
+    )
+
+
+def organisers_message(booking: Booking, subject: str, body: str) -> OutboxMessage:
+    """The organisers' words are kept in the row: nothing else holds them per delegate."""
+    return _queue("organisers_message", booking, subject=subject, body=body)
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -143,3 +174,65 @@ def _links(message: OutboxMessage, session: Session) -> mail.Rendered:
     if not entries:
         raise mail.NotSendable("none of its bookings is still live")
     return mail.from_templates("links", "Your booking links", booking=None, entries=entries)
+
+
+@mail.renderer("event_cancelled")
+def _event_cancelled(message: OutboxMessage, session: Session) -> mail.Rendered:
+    """A delegate who had a place (and so a calendar file) gets the event's cancelled VEVENT:
+    same UID, STATUS:CANCELLED and the SEQUENCE the cancellation bumped."""
+    booking = delegate(message, session)
+    event = booking.event
+    calendar = calendar_file(booking) if booking.confirmed_at else {}
+    return mail.from_templates(
+        "event_cancelled",
+        f"Event cancelled: {event.title}",
+        **about(booking),
+        **calendar,
+        reason=event.cancellation_reason,
+    )
+
+
+def _changes(event, was_starts_at: datetime | None, venue_changed: bool) -> list[str]:
+    lines = []
+    if was_starts_at is not None:
+        lines.append(
+            f"The event now runs {format_date(event.starts_at)}, "
+            f"{format_time_range(event.starts_at, event.ends_at)} "
+            f"(it was {format_datetime(was_starts_at)})."
+        )
+    if venue_changed:
+        place = event.venue.full_address if event.venue else "a venue to be confirmed"
+        lines.append(f"The venue is now {place}.")
+    return lines
+
+
+@mail.renderer("event_moved")
+def _event_moved(message: OutboxMessage, session: Session) -> mail.Rendered:
+    booking = delegate(message, session)
+    event = booking.event
+    was = message.data.get("was_starts_at")
+    changes = _changes(
+        event, datetime.fromisoformat(was) if was else None, bool(message.data.get("venue_changed"))
+    )
+    return mail.from_templates(
+        "event_moved",
+        f"Change of time or place: {event.title}",
+        **about(booking),
+        **calendar_file(booking),
+        manage_url=manage_url(booking),
+        changes=changes,
+    )
+
+
+@mail.renderer("organisers_message")
+def _organisers_message(message: OutboxMessage, session: Session) -> mail.Rendered:
+    booking = delegate(message, session)
+    subject = message.data.get("subject", "")
+    return mail.from_templates(
+        "organisers_message",
+        f"{subject} ({booking.event.title})",
+        **about(booking),
+        manage_url=manage_url(booking),
+        message_subject=subject,
+        message_body=message.data.get("body", ""),
+    )

@@ -32,10 +32,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from bookings.accounts import service as accounts
 from bookings.booking import notifications
-from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Sector
 from bookings.booking.tokens import manage_token
 from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
-from bookings.events import notifications as event_notifications
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
 from bookings.stats.models import RecordedSectorFigure
@@ -686,6 +685,42 @@ def undo_check_in(booking_id: int) -> Booking:
         return booking
 
 
+def delegates_of(
+    event_id: int, statuses: Sequence[BookingStatus] = ACTIVE_STATUSES
+) -> list[Booking]:
+    """An event's delegates with one of ``statuses`` (by default those holding or awaiting a
+    place), in booking order: the audience of what the organisers tell them."""
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.event_id == event_id, Booking.status.in_(statuses))
+            .order_by(Booking.id)
+        )
+    )
+
+
+def tell_event_moved(event_id: int, was_starts_at: datetime | None, venue_changed: bool) -> int:
+    """E-mail every active delegate that the event's time (``was_starts_at``: the old start,
+    None if only the venue changed) or venue changed; returns how many were told. Runs in the
+    caller's unit of work, the edit's own."""
+    require_unit_of_work("telling delegates of a change")
+    told = delegates_of(event_id)
+    for booking in told:
+        notifications.event_moved(booking, was_starts_at, venue_changed)
+    return len(told)
+
+
+def message_delegates(
+    event_id: int, statuses: Sequence[BookingStatus], subject: str, body: str
+) -> int:
+    """The organisers' message, one e-mail per delegate of the audience; returns how many."""
+    require_unit_of_work("a message to delegates")
+    recipients = delegates_of(event_id, statuses)
+    for booking in recipients:
+        notifications.organisers_message(booking, subject, body)
+    return len(recipients)
+
+
 def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> list[Booking]:
     """Cancel the event and every active booking; each delegate is told why, in one unit.
 
@@ -711,7 +746,7 @@ def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> lis
             booking.cancelled_at = now
         db.session.flush()
         for booking in active:
-            event_notifications.event_cancelled(booking)
+            notifications.event_cancelled(booking)
         return active
 
 

@@ -1,8 +1,9 @@
-"""The organiser console (/manage): dashboard, events, their programme and messages.
+"""The organiser console's event pages (/manage): dashboard, events from draft to
+cancellation, places, copies, the programme and messages to delegates.
 
-Delegates and check-in live in ``bookings.booking.console``, networks in
-``bookings.networks.manage``, accounts, sectors and the audit log in ``bookings.accounts.admin``.
-Every route needs a logged-in organiser (``bookings.web.console.guard``).
+Each view reads the request, calls one function of the events' rules (``service``, or
+``programme`` for the sessions) and renders. Every route needs a signed-in organiser
+(``bookings.web.console.guard``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from bookings.accounts import service as accounts
 from bookings.booking import service as booking_service
-from bookings.db import StaleEdit, utcnow
-from bookings.events import manage_service as service
-from bookings.events import messages
+from bookings.db import StaleEdit, db
+from bookings.events import programme, service
 from bookings.events.forms import (
     CancelEventForm,
     CapacityForm,
@@ -26,46 +25,24 @@ from bookings.events.forms import (
 from bookings.events.models import Event, EventKind, SlotKind
 from bookings.london import london_date
 from bookings.web.console import guard
-from bookings.web.forms import ButtonForm
+from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("events_manage", __name__, url_prefix="/manage")
 guard(bp)
 
 
-def _event_or_404(event_id: int) -> Event:
-    event = service.event(event_id)
-    if event is None:
-        abort(404)
-    return event
-
-
-def _status(form) -> int:
-    return 400 if request.method == "POST" and (form.errors or form.form_errors) else 200
+def _event(event_id: int) -> Event:
+    return db.get_or_404(Event, event_id, options=service.WITH_PROGRAMME)
 
 
 @bp.get("/")
 def dashboard():
-    events = service.upcoming_events()
-    today = london_date(utcnow())
-    return render_template(
-        "events/manage/dashboard.html",
-        events=events,
-        availability=booking_service.availability_for(events),
-        days_to_go={event.id: (london_date(event.starts_at) - today).days for event in events},
-        activity=accounts.recent_activity(12),
-    )
+    return render_template("events/manage/dashboard.html", **service.dashboard()._asdict())
 
 
 @bp.get("/events")
 def events():
-    upcoming = service.upcoming_events()
-    past = service.past_events()
-    return render_template(
-        "events/manage/events.html",
-        upcoming=upcoming,
-        past=past,
-        availability=booking_service.availability_for([*upcoming, *past]),
-    )
+    return render_template("events/manage/events.html", **service.event_lists()._asdict())
 
 
 # ----------------------------------------------------------------------------- create and edit
@@ -73,7 +50,7 @@ def events():
 
 def _event_form(*, editing: bool = False) -> EventForm:
     form = EventForm()
-    form.set_choices(service.venue_choices(), service.network_choices())
+    form.set_choices(*service.form_choices())
     if editing:
         form.drop_capacity()
     return form
@@ -108,12 +85,14 @@ def new_event():
         event = service.create_event(_event_data(form))
         flash(f"Draft saved: {event.title}. Add its programme, then publish it.")
         return redirect(url_for("events_manage.event", event_id=event.id))
-    return render_template("events/manage/event_form.html", form=form, event=None), _status(form)
+    return render_template("events/manage/event_form.html", form=form, event=None), form_status(
+        form
+    )
 
 
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(event_id: int):
-    event = _event_or_404(event_id)
+    event = _event(event_id)
     form = _event_form(editing=True)
     if request.method == "GET":
         form.fill_from(event)
@@ -130,21 +109,23 @@ def edit_event(event_id: int):
         else:
             flash("Event saved." + (f" {told} delegates were e-mailed the change." if told else ""))
             return redirect(url_for("events_manage.event", event_id=event_id))
-    return render_template("events/manage/event_form.html", form=form, event=event), _status(form)
+    return render_template("events/manage/event_form.html", form=form, event=event), form_status(
+        form
+    )
+
+
+def _event_page(event: Event, capacity_form: CapacityForm):
+    return render_template(
+        "events/manage/event.html",
+        **service.event_page(event)._asdict(),
+        capacity_form=capacity_form,
+    ), form_status(capacity_form)
 
 
 @bp.get("/events/<int:event_id>")
 def event(event_id: int):
-    event = _event_or_404(event_id)
-    return render_template(
-        "events/manage/event.html",
-        event=event,
-        availability=booking_service.availability(event),
-        capacity_form=CapacityForm(capacity=event.capacity),
-        action_form=ButtonForm(),
-        messages=messages.for_event(event.id),
-        history=accounts.recent_activity(20, target_type="event", target_id=event.id),
-    )
+    event = _event(event_id)
+    return _event_page(event, CapacityForm(capacity=event.capacity))
 
 
 @bp.post("/events/<int:event_id>/publish")
@@ -173,7 +154,7 @@ def _status_change(event_id: int, change, message: str):
 
 @bp.post("/events/<int:event_id>/capacity")
 def capacity(event_id: int):
-    event = _event_or_404(event_id)
+    event = _event(event_id)
     form = CapacityForm()
     if form.validate_on_submit():
         try:
@@ -184,20 +165,12 @@ def capacity(event_id: int):
             extra = f" {len(promoted)} delegates moved from the waiting list." if promoted else ""
             flash(f"Places set to {form.capacity.data}.{extra}")
             return redirect(url_for("events_manage.event", event_id=event_id))
-    return render_template(
-        "events/manage/event.html",
-        event=event,
-        availability=booking_service.availability(event),
-        capacity_form=form,
-        action_form=ButtonForm(),
-        messages=messages.for_event(event.id),
-        history=accounts.recent_activity(20, target_type="event", target_id=event.id),
-    ), 400
+    return _event_page(event, form)
 
 
 @bp.route("/events/<int:event_id>/cancel", methods=["GET", "POST"])
 def cancel(event_id: int):
-    event = _event_or_404(event_id)
+    event = _event(event_id)
     refusal = event.why_not_cancellable()
     if refusal:
         flash(refusal, "error")
@@ -216,12 +189,12 @@ def cancel(event_id: int):
         form=form,
         event=event,
         availability=booking_service.availability(event),
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/events/<int:event_id>/duplicate", methods=["GET", "POST"])
 def duplicate(event_id: int):
-    event = _event_or_404(event_id)
+    event = _event(event_id)
     form = DuplicateForm()
     if request.method == "GET":
         form.title.data = event.title
@@ -233,14 +206,16 @@ def duplicate(event_id: int):
         else:
             flash(f"Draft copy made: {copy.title}. Check its dates and programme.")
             return redirect(url_for("events_manage.event", event_id=copy.id))
-    return render_template("events/manage/duplicate.html", form=form, event=event), _status(form)
+    return render_template("events/manage/duplicate.html", form=form, event=event), form_status(
+        form
+    )
 
 
 # ----------------------------------------------------------------------------- programme
 
 
-def _slot_data(form: SlotForm) -> service.SlotData:
-    return service.SlotData(
+def _slot_data(form: SlotForm) -> programme.SlotData:
+    return programme.SlotData(
         starts_at=form.starts_at,
         ends_at=form.ends_at,
         kind=SlotKind(form.kind.data),
@@ -252,29 +227,29 @@ def _slot_data(form: SlotForm) -> service.SlotData:
     )
 
 
-@bp.route("/events/<int:event_id>/programme", methods=["GET", "POST"])
-def programme(event_id: int):
-    event = _event_or_404(event_id)
+@bp.route("/events/<int:event_id>/programme", methods=["GET", "POST"], endpoint="programme")
+def programme_page(event_id: int):
+    event = _event(event_id)
     form = SlotForm()
     if request.method == "GET":
         form.day.data = london_date(event.starts_at)
     elif form.validate_on_submit():
         try:
-            slot = service.add_slot(event.id, _slot_data(form))
-        except service.SlotRefused as refusal:
+            slot = programme.add_slot(event.id, _slot_data(form))
+        except programme.SlotRefused as refusal:
             form.show_refusal(refusal.problems)
         else:
             flash(f"Added to the programme: {slot.title}.")
             return redirect(url_for("events_manage.programme", event_id=event_id))
-    return render_template(
-        "events/manage/programme.html", event=event, form=form, action_form=ButtonForm()
-    ), _status(form)
+    return render_template("events/manage/programme.html", event=event, form=form), form_status(
+        form
+    )
 
 
 @bp.route("/events/<int:event_id>/programme/<int:slot_id>", methods=["GET", "POST"])
 def edit_slot(event_id: int, slot_id: int):
-    event = _event_or_404(event_id)
-    slot = service.slot(event_id, slot_id)
+    event = _event(event_id)
+    slot = programme.slot(event_id, slot_id)
     if slot is None:
         abort(404)
     form = SlotForm()
@@ -282,28 +257,28 @@ def edit_slot(event_id: int, slot_id: int):
         form.fill_from(slot)
     elif form.validate_on_submit():
         try:
-            service.update_slot(slot, _slot_data(form), form.opened_version())
+            programme.update_slot(slot, _slot_data(form), form.opened_version())
         except StaleEdit as stale:
             form.form_errors.append(str(stale))
-        except service.SlotRefused as refusal:
+        except programme.SlotRefused as refusal:
             form.show_refusal(refusal.problems)
         else:
             flash(f"Saved: {slot.title}.")
             return redirect(url_for("events_manage.programme", event_id=event_id))
     return render_template(
         "events/manage/slot_form.html", event=event, slot=slot, form=form
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.post("/events/<int:event_id>/programme/<int:slot_id>/delete")
 def delete_slot(event_id: int, slot_id: int):
-    slot = service.slot(event_id, slot_id)
+    slot = programme.slot(event_id, slot_id)
     if slot is None:
         abort(404)
     if not ButtonForm().validate_on_submit():
         abort(400)
     title = slot.title
-    service.delete_slot(slot)
+    programme.delete_slot(slot)
     flash(f"Removed from the programme: {title}.")
     return redirect(url_for("events_manage.programme", event_id=event_id))
 
@@ -313,10 +288,10 @@ def delete_slot(event_id: int, slot_id: int):
 
 @bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
 def message(event_id: int):
-    event = _event_or_404(event_id)
+    event = _event(event_id)
     form = MessageForm()
     if form.validate_on_submit():
-        sent = messages.send(
+        sent = service.send_message(
             event.id, form.audience.data, form.subject.data, form.body.data, current_user.email
         )
         flash(f"Message queued for {sent.recipients} delegates; a copy is kept below.")
@@ -326,4 +301,4 @@ def message(event_id: int):
         event=event,
         form=form,
         availability=booking_service.availability(event),
-    ), _status(form)
+    ), form_status(form)

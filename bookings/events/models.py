@@ -1,15 +1,21 @@
-"""Venues, events and their programmes."""
+"""Venues, events, their programmes and the organisers' messages to their delegates.
+
+Who may see an event is decided here once (``Event.is_public``, ``Event.listed_on``) and used
+by the pages, the API and the feeds.
+"""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, String, Text, and_, func, or_
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bookings.db import FeedItem, UTCDateTime, db, string_enum, utcnow
+from bookings.london import london_day_bounds
 
 if TYPE_CHECKING:
     from bookings.networks.models import Network
@@ -31,6 +37,11 @@ class EventStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
     cancelled = "cancelled"
+
+
+PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
+# A cancelled event stays in the lists and feeds, marked, so that those who booked see it.
+LISTED_AFTER_CANCELLING = timedelta(days=30)
 
 
 class SlotKind(enum.StrEnum):
@@ -107,8 +118,47 @@ class Event(FeedItem, db.Model):
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
 
+    @hybrid_property
+    def is_public(self) -> bool:
+        """Published or cancelled: its page, its own feed and the API show it; drafts are
+        nobody's business but the organisers'."""
+        return self.status in PUBLIC_STATUSES
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_(PUBLIC_STATUSES)
+
+    @hybrid_method
+    def listed_on(self, today: date) -> bool:
+        """In the lists of events and the subscription feeds on the London date ``today``:
+        published, or cancelled less than ``LISTED_AFTER_CANCELLING`` ago (counted from a
+        London midnight, so that the lists change once a day)."""
+        if self.status == EventStatus.published:
+            return True
+        cancelled = self.cancelled_at or self.updated_at
+        return self.status == EventStatus.cancelled and cancelled >= _cancelled_since(today)
+
+    @listed_on.inplace.expression
+    @classmethod
+    def _listed_on_expression(cls, today: date) -> ColumnElement[bool]:
+        return or_(
+            cls.status == EventStatus.published,
+            and_(
+                cls.status == EventStatus.cancelled,
+                func.coalesce(cls.cancelled_at, cls.updated_at) >= _cancelled_since(today),
+            ),
+        )
+
+    @hybrid_method
     def is_past(self, now: datetime | None = None) -> bool:
+        """Over: ended at or before ``now``. Upcoming is its negation, in every list."""
         return self.ends_at <= (now or utcnow())
+
+    @is_past.inplace.expression
+    @classmethod
+    def _is_past_expression(cls, now: datetime | None = None) -> ColumnElement[bool]:
+        return cls.ends_at <= (now or utcnow())
 
     def why_not_cancellable(self) -> str:
         """Why an organiser may not cancel the event; empty when they may."""
@@ -136,6 +186,7 @@ class ProgrammeSlot(FeedItem, db.Model):
         {"sqlite_autoincrement": True},
     )
     sequence_fields = ("title", "starts_at", "ends_at", "room")
+    part_of = "event_id"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -174,3 +225,22 @@ class Speaker(db.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organisation})" if self.organisation else self.name
+
+
+class EventMessage(db.Model):
+    """A copy of a message the organisers e-mailed to an event's delegates."""
+
+    __tablename__ = "event_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int] = mapped_column(default=0)
+    sent_by: Mapped[str] = mapped_column(String(254), default="")
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _cancelled_since(today: date) -> datetime:
+    return london_day_bounds(today - LISTED_AFTER_CANCELLING)[0]

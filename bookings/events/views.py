@@ -14,23 +14,16 @@ bp = Blueprint("events", __name__)
 
 @bp.get("/")
 def home():
-    upcoming = service.public_events()[:6]
-    return render_template(
-        "events/home.html",
-        events=upcoming,
-        availability=booking_service.availability_for(upcoming),
-    )
+    return render_template("events/home.html", **service.listing(limit=6)._asdict())
 
 
 @bp.get("/events")
 def index():
     kind = _kind_filter()
     past = request.args.get("when") == "past"
-    events = service.public_events(kind, past=past)
     return render_template(
         "events/index.html",
-        events=events,
-        availability=booking_service.availability_for(events),
+        **service.listing(kind, past=past)._asdict(),
         kind=kind,
         kinds=list(EventKind),
         past=past,
@@ -39,17 +32,12 @@ def index():
 
 @bp.get("/events/<slug>")
 def show(slug: str):
-    event = service.public_event(slug)
-    if event is None:
+    page = service.public_event_page(slug)
+    if page is None:
         abort(404)
     form = BookingForm()
     form.set_sectors(booking_service.active_sectors())
-    return render_template(
-        "events/show.html",
-        event=event,
-        availability=booking_service.availability(event),
-        form=form,
-    )
+    return render_template("events/show.html", **page._asdict(), form=form)
 
 
 def _kind_filter() -> EventKind | None:

@@ -39,7 +39,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bookings.db import db, utcnow
-from bookings.events.models import Event, EventKind, EventStatus, ProgrammeSlot, Speaker, Venue
+from bookings.events.models import Event, EventKind, ProgrammeSlot, Speaker, Venue
 from bookings.feeds import ical
 from bookings.feeds.ical import Context, EventValues, MeetingValues, SlotValues
 from bookings.london import london_date, london_day_bounds
@@ -48,7 +48,6 @@ from bookings.networks.models import Meeting, MeetingStatus, Network
 
 KEEP_PAST = timedelta(days=90)
 KEEP_CANCELLED = timedelta(days=30)
-PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
 
 SITE_NAME = "London Safeguarding Children Board"
 
@@ -186,14 +185,7 @@ class EventList:
 
     def _member(self) -> ColumnElement[bool]:
         w = self.window
-        return and_(
-            Event.status.in_(PUBLIC_STATUSES),
-            Event.ends_at >= w.past_from,
-            or_(
-                Event.status == EventStatus.published,
-                func.coalesce(Event.cancelled_at, Event.updated_at) >= w.cancelled_since,
-            ),
-        )
+        return and_(Event.listed_on(w.today), Event.ends_at >= w.past_from)
 
     def stamp(self) -> tuple[tuple, datetime | None]:
         # Over the whole table, whatever the kind: they change with any insert, edit or delete
@@ -372,7 +364,7 @@ def _public_event(slug: str) -> EventValues | None:
     row = _execute(
         select(*EVENT_COLUMNS)
         .outerjoin(Venue, Event.venue_id == Venue.id)
-        .where(Event.slug == slug, Event.status.in_(PUBLIC_STATUSES))
+        .where(Event.slug == slug, Event.is_public)
     ).first()
     return EventValues(*row) if row is not None else None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -14,8 +16,9 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regexp
 
-from bookings.networks.manage_service import NETWORK_FIELDS
-from bookings.networks.models import MeetingStatus
+from bookings.london import to_london
+from bookings.networks.models import Meeting, MeetingStatus
+from bookings.networks.service import NETWORK_FIELDS, MeetingData
 from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, choices, text_field
 
 STATUS_CHOICES = [
@@ -71,6 +74,23 @@ class MeetingForm(EditsSavedRecord, FlaskForm):
     location = text_field("Place", 300)
     note = text_field("Note", 300)
 
+    def fill_from(self, meeting: Meeting) -> None:
+        """Show a saved meeting on a GET, its times on the London clock."""
+        self.process(obj=meeting)
+        self.status.data = meeting.status.value
+        self.start_time.data = _london_time(meeting.starts_at)
+        self.end_time.data = _london_time(meeting.ends_at)
+
+    def meeting_data(self) -> MeetingData:
+        return MeetingData(
+            day=self.day.data,
+            start=self.start_time.data,
+            end=self.end_time.data,
+            status=MeetingStatus(self.status.data),
+            location=self.location.data or "",
+            note=self.note.data or "",
+        )
+
 
 class PasteMeetingsForm(FlaskForm):
     lines = TextAreaField(
@@ -83,3 +103,7 @@ class PasteMeetingsForm(FlaskForm):
     start_time = TimeField("Usual start time", validators=[Optional()])
     end_time = TimeField("Usual end time", validators=[Optional()])
     location = text_field("Usual place", 300)
+
+
+def _london_time(value: datetime | None) -> time | None:
+    return to_london(value).time().replace(tzinfo=None) if value else None

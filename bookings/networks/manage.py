@@ -1,54 +1,58 @@
-"""Organisers' pages for networks and their meetings (/manage/networks)."""
+"""The organiser console's network pages (/manage/networks): networks and their meetings.
+
+Each view reads the request, calls one function of ``bookings.networks.service`` and renders.
+Every route needs a signed-in organiser (``bookings.web.console.guard``).
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bookings.db import StaleEdit
-from bookings.networks import manage_service as service
+from bookings.db import StaleEdit, db
+from bookings.networks import service
 from bookings.networks.forms import MeetingForm, NetworkForm, PasteMeetingsForm
-from bookings.networks.models import MeetingStatus, Network
-from bookings.networks.service import networks as all_networks
+from bookings.networks.models import Network
 from bookings.web.console import guard
+from bookings.web.forms import form_status
 
 bp = Blueprint("networks_manage", __name__, url_prefix="/manage/networks")
 guard(bp)
 
 
 def _network(network_id: int) -> Network:
-    network = service.network_by_id(network_id)
-    if network is None:
-        abort(404)
-    return network
+    return db.get_or_404(Network, network_id, options=service.WITH_MEETINGS)
 
 
 def _page(network: Network, **forms):
     forms.setdefault("form", NetworkForm(obj=network))
     forms.setdefault("meeting_form", MeetingForm())
     forms.setdefault("paste_form", PasteMeetingsForm(location=network.default_location))
-    failed = request.method == "POST"
-    return render_template(
-        "networks/manage/network.html", network=network, **forms
-    ), 400 if failed else 200
+    return render_template("networks/manage/network.html", network=network, **forms), form_status(
+        *forms.values()
+    )
+
+
+def _meetings_url(network_id: int) -> str:
+    return url_for("networks_manage.edit", network_id=network_id) + "#meetings"
 
 
 @bp.get("/")
 def index():
-    return render_template("networks/manage/networks.html", networks=all_networks())
+    return render_template("networks/manage/networks.html", networks=service.networks())
 
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     form = NetworkForm()
     if form.validate_on_submit():
-        if service.slug_taken(form.slug.data):
-            form.slug.errors.append("Another network already uses this web address name.")
-        else:
+        try:
             network = service.create_network(form.values())
+        except service.SlugTaken as taken:
+            form.slug.errors.append(str(taken))
+        else:
             flash(f"Network added: {network.name}. Now add its meetings.")
             return redirect(url_for("networks_manage.edit", network_id=network.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("networks/manage/network_new.html", form=form), status
+    return render_template("networks/manage/network_new.html", form=form), form_status(form)
 
 
 @bp.route("/<int:network_id>", methods=["GET", "POST"])
@@ -58,28 +62,16 @@ def edit(network_id: int):
         return _page(network)
     form = NetworkForm()
     if form.validate_on_submit():
-        if service.slug_taken(form.slug.data, exclude_id=network.id):
-            form.slug.errors.append("Another network already uses this web address name.")
+        try:
+            service.update_network(network, form.values(), form.opened_version())
+        except service.SlugTaken as taken:
+            form.slug.errors.append(str(taken))
+        except StaleEdit as stale:
+            form.form_errors.append(str(stale))
         else:
-            try:
-                service.update_network(network, form.values(), form.opened_version())
-            except StaleEdit as stale:
-                form.form_errors.append(str(stale))
-            else:
-                flash("Network saved.")
-                return redirect(url_for("networks_manage.edit", network_id=network_id))
+            flash("Network saved.")
+            return redirect(url_for("networks_manage.edit", network_id=network_id))
     return _page(network, form=form)
-
-
-def _meeting_data(form: MeetingForm) -> service.MeetingData:
-    return service.MeetingData(
-        day=form.day.data,
-        start=form.start_time.data,
-        end=form.end_time.data,
-        status=MeetingStatus(form.status.data),
-        location=form.location.data or "",
-        note=form.note.data or "",
-    )
 
 
 @bp.post("/<int:network_id>/meetings")
@@ -88,12 +80,12 @@ def add_meeting(network_id: int):
     form = MeetingForm()
     if form.validate_on_submit():
         try:
-            service.add_meetings(network, [_meeting_data(form)])
+            service.add_meetings(network, [form.meeting_data()])
         except service.MeetingError as problem:
-            form.form_errors.append(str(problem))
+            form.form_errors.extend(problem.problems)
         else:
             flash("Meeting added.")
-            return redirect(url_for("networks_manage.edit", network_id=network_id) + "#meetings")
+            return redirect(_meetings_url(network_id))
     return _page(network, meeting_form=form)
 
 
@@ -102,28 +94,19 @@ def paste_meetings(network_id: int):
     network = _network(network_id)
     form = PasteMeetingsForm()
     if form.validate_on_submit():
-        parsed, errors = service.parse_meeting_lines(form.lines.data)
-        form.form_errors.extend(errors)
-        if not errors:
-            items = [
-                service.MeetingData(
-                    day=line.day,
-                    start=form.start_time.data,
-                    end=form.end_time.data,
-                    status=line.status,
-                    location=form.location.data or "",
-                )
-                for line in parsed
-            ]
-            try:
-                added = service.add_meetings(network, items)
-            except service.MeetingError as problem:
-                form.form_errors.append(str(problem))
-            else:
-                flash(f"{len(added)} meetings added.")
-                return redirect(
-                    url_for("networks_manage.edit", network_id=network_id) + "#meetings"
-                )
+        try:
+            added = service.add_pasted_meetings(
+                network,
+                form.lines.data,
+                form.start_time.data,
+                form.end_time.data,
+                form.location.data,
+            )
+        except service.MeetingError as problem:
+            form.form_errors.extend(problem.problems)
+        else:
+            flash(f"{len(added)} meetings added.")
+            return redirect(_meetings_url(network_id))
     return _page(network, paste_form=form)
 
 
@@ -133,21 +116,18 @@ def edit_meeting(network_id: int, meeting_id: int):
     meeting = service.meeting_of(network_id, meeting_id)
     if meeting is None:
         abort(404)
+    form = MeetingForm()
     # Filled from the meeting only on a GET: a post without the version must not take its one.
-    form = MeetingForm(obj=meeting) if request.method == "GET" else MeetingForm()
     if request.method == "GET":
-        form.status.data = meeting.status.value
-        form.start_time.data = service.local_time(meeting.starts_at)
-        form.end_time.data = service.local_time(meeting.ends_at)
+        form.fill_from(meeting)
     elif form.validate_on_submit():
         try:
-            service.update_meeting(meeting, _meeting_data(form), form.opened_version())
+            service.update_meeting(meeting, form.meeting_data(), form.opened_version())
         except (StaleEdit, service.MeetingError) as problem:
             form.form_errors.append(str(problem))
         else:
             flash("Meeting saved.")
-            return redirect(url_for("networks_manage.edit", network_id=network_id) + "#meetings")
-    status = 400 if request.method == "POST" else 200
+            return redirect(_meetings_url(network_id))
     return render_template(
         "networks/manage/meeting_form.html", network=network, meeting=meeting, form=form
-    ), status
+    ), form_status(form)

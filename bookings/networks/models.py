@@ -20,6 +20,10 @@ class MeetingStatus(enum.StrEnum):
 
 class Network(FeedItem, db.Model):
     __tablename__ = "networks"
+    # Shown in every meeting's calendar entry: a change must reach subscribers, so each
+    # meeting's SEQUENCE grows with the network's.
+    sequence_fields = ("name", "chair", "default_location", "contact_name", "contact_email")
+    shown_by = ("meetings",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True)

@@ -11,17 +11,12 @@ bp = Blueprint("networks", __name__)
 
 @bp.get("/networks")
 def index():
-    networks = service.networks()
-    return render_template(
-        "networks/index.html",
-        networks=[(network, *service.split_meetings(network)) for network in networks],
-    )
+    return render_template("networks/index.html", networks=service.networks_with_meetings())
 
 
 @bp.get("/networks/<slug>")
 def show(slug: str):
-    network = service.network(slug)
-    if network is None:
+    page = service.network_page(slug)
+    if page is None:
         abort(404)
-    upcoming, past = service.split_meetings(network)
-    return render_template("networks/show.html", network=network, upcoming=upcoming, past=past)
+    return render_template("networks/show.html", **page._asdict())
