@@ -265,3 +265,49 @@ def test_request_logs_never_hold_a_manage_link(app, caplog):
         )
     assert token not in caplog.text
     assert "GET /bookings/[link] HTTP/1.1" in caplog.text
+
+
+# ----------------------------------------------------------------------------- the unit of work
+
+
+def test_a_change_is_one_unit_of_work_committed_whole_or_not_at_all(app, make):
+    """Nested service calls join the outer unit; a refusal anywhere rolls all of it back; an
+    audit entry (like a lock or an outbox row) is refused outside a unit; rows left unsaved in
+    the session cannot slip into the next unit's commit."""
+    from sqlalchemy import func, select
+
+    from bookings.accounts import service as accounts
+    from bookings.accounts.models import AuditEntry
+    from bookings.db import OutsideUnitOfWork, unit_of_work
+    from bookings.events.models import Event
+
+    event = make.event(title="Before")
+
+    def entries() -> int:
+        return db.session.scalar(select(func.count(AuditEntry.id)))
+
+    with pytest.raises(OutsideUnitOfWork):
+        accounts.audit("test.outside", "event", event.id, "no unit")
+    db.session.rollback()
+
+    with pytest.raises(RuntimeError), unit_of_work():
+        event.title = "Renamed"
+        with unit_of_work():
+            accounts.audit("test.inner", "event", event.id, "joins the outer unit")
+        raise RuntimeError("refused after the inner call returned")
+    assert db.session.get(Event, event.id).title == "Before"
+    assert entries() == 0
+
+    with unit_of_work():
+        event.title = "Renamed"
+        with unit_of_work():
+            accounts.audit("test.inner", "event", event.id, "joins the outer unit")
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).title == "Renamed"
+    assert entries() == 1
+
+    event.title = "Changed outside any unit"
+    with pytest.raises(OutsideUnitOfWork), unit_of_work():
+        pass
+    db.session.rollback()
+    assert db.session.get(Event, event.id).title == "Renamed"

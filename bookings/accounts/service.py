@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from bookings.accounts.models import AuditEntry, OrganiserUser, Role
-from bookings.db import db, unit_of_work
+from bookings.db import db, require_unit_of_work, unit_of_work
 
 # Checked when the address is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -168,6 +168,7 @@ def audit(
     user: OrganiserUser | None = None,
 ) -> AuditEntry:
     """Add an entry to the change's unit of work: it is committed with the change it records."""
+    require_unit_of_work("an audit entry")
     if user is None and current_user and current_user.is_authenticated:
         user = current_user._get_current_object()
     entry = AuditEntry(
