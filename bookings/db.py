@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Column, DateTime, Enum, MetaData, event, inspect, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Column, DateTime, Enum, MetaData, Select, event, inspect, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, InstanceState, Mapped, Session, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -152,6 +153,20 @@ def string_enum(cls: type[enum.Enum], name: str) -> Enum:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def paged(query: Select, page: int, per_page: int) -> Pagination:
+    """One page of ``query`` (LIMIT and OFFSET) and its total (a COUNT): two statements,
+    however many rows match, so a list of 471 delegates costs what a list of 5 does. A page
+    beyond the end (an old link, a hand-typed number) shows the last page instead."""
+    result = db.paginate(
+        query, page=max(page, 1), per_page=per_page, max_per_page=per_page, error_out=False
+    )
+    if not result.items and result.page > 1 and result.total:
+        result = db.paginate(
+            query, page=result.pages, per_page=per_page, max_per_page=per_page, error_out=False
+        )
+    return result
 
 
 @event.listens_for(Engine, "connect")
