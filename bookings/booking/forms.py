@@ -3,12 +3,21 @@ booking by phone, the waiting-list override, the delegates' filter and the secto
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from bookings.booking.models import BookingStatus, Sector
-from bookings.booking.service import DelegateDetails, Filters
+from bookings.booking.service import DelegateDetails, DelegateSort, Filters
 from bookings.web.forms import choices, text_field
 
 NEEDS_MAX = 1000
@@ -113,27 +122,61 @@ class OverrideForm(FlaskForm):
     )
 
 
+# The status filter's choices; two are arrivals among the confirmed: (status, arrived).
+STATUS_FILTERS = {
+    "confirmed": (BookingStatus.confirmed, None),
+    "not-arrived": (BookingStatus.confirmed, False),
+    "arrived": (BookingStatus.confirmed, True),
+    "waitlisted": (BookingStatus.waitlisted, None),
+    "cancelled": (BookingStatus.cancelled, None),
+}
+STATUS_LABELS = {
+    "": "Any status",
+    "confirmed": "Confirmed",
+    "not-arrived": "Confirmed, not yet arrived",
+    "arrived": "Confirmed and arrived",
+    "waitlisted": "On the waiting list",
+    "cancelled": "Cancelled",
+}
+
+
 class FilterForm(FlaskForm):
-    """The delegates list's search, read from the query string (a GET: no CSRF token)."""
+    """The delegates list's search, filters, order and page, read from the query string (a
+    GET: no CSRF token)."""
 
     class Meta:
         csrf = False
 
     q = StringField("Search name, e-mail, organisation or reference")
-    status = SelectField(
-        "Status",
-        choices=choices([("", "Any status")] + [(s.value, s.value.title()) for s in BookingStatus]),
-    )
+    status = SelectField("Status", choices=choices(STATUS_LABELS.items()))
     sector = SelectField("Sector", coerce=str)
+    # The order travels with a new search, so searching keeps the list sorted as it was.
+    sort = HiddenField()
+    dir = HiddenField()
 
     def filters(self) -> Filters:
-        """What to show; an unknown status or sector in a hand-edited URL shows everyone."""
-        status, sector = self.status.data or "", self.sector.data or ""
+        """What to show; an unknown status, sector or order in a hand-edited URL shows
+        everyone, in the usual order."""
+        status, arrived = STATUS_FILTERS.get(self.status.data or "", (None, None))
+        sector = self.sector.data or ""
+        sort = self.sort.data or ""
         return Filters(
             q=(self.q.data or "")[:100],
-            status=BookingStatus(status) if status in BookingStatus.__members__ else None,
-            sector_id=int(sector) if sector.isdigit() else None,
+            status=status,
+            sector_id=int(sector) if re.fullmatch(r"[0-9]{1,9}", sector) else None,
+            arrived=arrived,
+            sort=DelegateSort(sort) if sort in DelegateSort.__members__ else DelegateSort.status,
+            descending=self.dir.data == "desc",
         )
+
+    def args(self) -> dict[str, str]:
+        """The search, filters and order as query arguments, for links that keep them (the
+        page links, the sort links, the CSV, the way back from a confirmation)."""
+        return {
+            name: self[name].data
+            for name in ("q", "status", "sector", "sort", "dir")
+            if self[name].data
+        }
 
     def set_sectors(self, sectors: list[Sector]) -> None:
         self.sector.choices = choices(

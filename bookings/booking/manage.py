@@ -7,7 +7,17 @@ Each view parses the request, calls one function of ``bookings.booking.service``
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from bookings.accounts.models import Role
 from bookings.booking import service
@@ -15,7 +25,8 @@ from bookings.booking.forms import FilterForm, OnBehalfForm, OverrideForm, Secto
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db
 from bookings.events.models import Event
-from bookings.web.console import guard
+from bookings.london import format_time
+from bookings.web.console import Confirmation, confirmation_page, guard, page_arg
 from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("booking_manage", __name__, url_prefix="/manage/events/<int:event_id>")
@@ -40,17 +51,19 @@ def _to_delegates(event_id: int):
 def delegates(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = FilterForm(formdata=request.args)
-    listed = service.delegate_list(event, form.filters())
+    listed = service.delegate_list(event, form.filters(), page_arg())
     form.set_sectors(listed.sectors)
     return render_template(
         "booking/manage/delegates.html",
         event=event,
         form=form,
-        bookings=listed.bookings,
+        filters=form.filters(),
+        listed=listed,
+        page=listed.page,
+        bookings=listed.page.items,
         positions=listed.positions,
         availability=listed.availability,
-        action_form=ButtonForm(),
-        query=request.args.to_dict(),
+        query=form.args(),
     )
 
 
@@ -109,15 +122,75 @@ def book(event_id: int):
     ), form_status(form)
 
 
-@bp.post("/delegates/<int:booking_id>/cancel")
+def _cancel_confirmation(event: Event, preview: service.CancelPreview, back: str) -> Confirmation:
+    booking = preview.booking
+    facts = [
+        ("Name", booking.name),
+        ("Reference", booking.reference),
+        ("Organisation", booking.organisation),
+        (
+            "Status",
+            "On the waiting list, number " + str(preview.position)
+            if preview.position
+            else booking.status.value.title(),
+        ),
+    ]
+    consequences = [f"{booking.name} is e-mailed that the booking is cancelled."]
+    if preview.next_in_line is not None:
+        nxt = preview.next_in_line
+        consequences.append(
+            f"The place goes to the next on the waiting list, {nxt.name} ({nxt.reference}), "
+            "who is e-mailed."
+        )
+    elif booking.status == BookingStatus.confirmed:
+        consequences.append("The place becomes free: nobody is waiting for it.")
+    else:
+        consequences.append("Those behind them on the waiting list move up one place.")
+    consequences.append("The cancellation is kept in the event's history.")
+    return Confirmation(
+        title=f"Cancel the booking of {booking.name}?",
+        button="Yes, cancel the booking",
+        back=back,
+        facts=facts,
+        consequences=consequences,
+        refusal=preview.refusal,
+    )
+
+
+@bp.route("/delegates/<int:booking_id>/cancel", methods=["GET", "POST"])
 def cancel(event_id: int, booking_id: int):
+    """GET asks (who, and who gets the place); POST cancels and says what happened. The
+    query string is the delegates list's, kept for the way back."""
+    event = db.get_or_404(Event, event_id)
     booking = _booking(event_id, booking_id)
+    back = url_for("booking_manage.delegates", event_id=event_id, **_list_args())
+    if request.method == "GET":
+        preview = service.cancellation(booking)
+        return confirmation_page(_cancel_confirmation(event, preview, back), event=event)
     if not ButtonForm().validate_on_submit():
         abort(400)
-    reference = booking.reference
-    service.cancel_for_delegate(booking.id)
-    flash(f"Booking {reference} cancelled; the delegate has been e-mailed.")
-    return _to_delegates(event_id)
+    try:
+        done = service.cancel_for_delegate(booking.id)
+    except service.BookingRefused as refusal:
+        flash(str(refusal), "error")
+        return redirect(back)
+    message = (
+        f"Cancelled the booking of {booking.name} ({booking.reference}); they have been e-mailed."
+    )
+    for promoted in done.promoted:
+        message += (
+            f" The place went to {promoted.name} ({promoted.reference}) from the waiting list,"
+            " who has been e-mailed."
+        )
+    flash(message)
+    return redirect(back)
+
+
+def _list_args() -> dict[str, str]:
+    """The delegates list's search, filters, order and page from the query string."""
+    form = FilterForm(formdata=request.args)
+    page = page_arg()
+    return {**form.args(), **({"page": str(page)} if page > 1 else {})}
 
 
 @bp.route("/delegates/<int:booking_id>/override", methods=["GET", "POST"])
@@ -154,46 +227,91 @@ def override(event_id: int, booking_id: int):
 def check_in(event_id: int):
     event = db.get_or_404(Event, event_id)
     q = request.args.get("q", "")[:100]
-    listed = service.check_in_list(event.id, q)
+    waiting = request.args.get("show") == "waiting"
+    listed = service.check_in_list(event.id, q, page_arg(), not_arrived=waiting)
+    page = listed.page
     return render_template(
         "booking/manage/check_in.html",
         event=event,
         q=q,
-        bookings=listed.bookings,
+        waiting=waiting,
+        page=page,
+        bookings=page.items,
         attended=listed.attended,
         confirmed=listed.confirmed,
-        action_form=ButtonForm(),
+        args={
+            "q": q or None,
+            "show": "waiting" if waiting else None,
+            "page": page.page if page.page > 1 else None,
+        },
     )
 
 
 def _back_to_check_in(event_id: int, booking_id: int):
-    q = request.form.get("q", "")[:100]
-    target = url_for("booking_manage.check_in", event_id=event_id, q=q or None)
+    """The no-script path: back to the same search and page, at the delegate's row."""
+    page = page_arg(request.form)
+    args = {
+        "q": request.form.get("q", "")[:100] or None,
+        "show": "waiting" if request.form.get("show") == "waiting" else None,
+        "page": page if page > 1 else None,
+    }
+    target = url_for("booking_manage.check_in", event_id=event_id, **args)
     return redirect(f"{target}#booking-{booking_id}")
 
 
-@bp.post("/check-in/<int:booking_id>")
-def mark_attended(event_id: int, booking_id: int):
+def _wants_json() -> bool:
+    """The check-in script asks for JSON (``Accept: application/json``); forms get pages."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _arrival(event_id: int, booking_id: int, arrived: bool):
+    """Mark or undo an arrival: JSON with the new row for the script, else a redirect."""
+    event = db.get_or_404(Event, event_id)
     booking = _booking(event_id, booking_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        service.check_in(booking.id)
+        done = service.set_arrival(booking.id, arrived)
     except service.NotConfirmed:
-        flash("Only a delegate with a confirmed place can be checked in.", "error")
-    else:
-        flash(f"{booking.name} checked in.")
-    return _back_to_check_in(event_id, booking_id)
+        refusal = "Only a delegate with a confirmed place can be checked in."
+        if _wants_json():
+            return jsonify(error=refusal), 409
+        flash(refusal, "error")
+        return _back_to_check_in(event_id, booking_id)
+    b = done.booking
+    message = (
+        f"{b.name} marked as arrived at {format_time(b.attended_at)}."
+        if b.attended
+        else f"Arrival of {b.name} undone."
+    )
+    if not _wants_json():
+        flash(message)
+        return _back_to_check_in(event_id, booking_id)
+    row = render_template(
+        "booking/manage/_check_in_row.html",
+        b=b,
+        event=event,
+        args={key: request.form.get(key, "")[:100] for key in ("q", "show", "page")},
+    )
+    return jsonify(
+        booking=b.id,
+        attended=b.attended,
+        message=message,
+        attended_count=done.attended,
+        confirmed_count=done.confirmed,
+        row=row,
+    )
+
+
+@bp.post("/check-in/<int:booking_id>")
+def mark_attended(event_id: int, booking_id: int):
+    return _arrival(event_id, booking_id, arrived=True)
 
 
 @bp.post("/check-in/<int:booking_id>/undo")
 def undo_attended(event_id: int, booking_id: int):
-    booking = _booking(event_id, booking_id)
-    if not ButtonForm().validate_on_submit():
-        abort(400)
-    service.undo_check_in(booking.id)
-    flash(f"Check-in undone for {booking.name}.")
-    return _back_to_check_in(event_id, booking_id)
+    return _arrival(event_id, booking_id, arrived=False)
 
 
 # ----------------------------------------------------------------------------- sectors (admins)
@@ -242,6 +360,45 @@ def add_sector():
 
 
 SECTOR_ACTIONS = ("rename", "up", "down", "retire", "restore", "delete")
+SECTOR_SAVED = {
+    "retire": "Sector retired: the booking form no longer offers it.",
+    "restore": "Sector restored: the booking form offers it again.",
+    "delete": "Sector deleted.",
+}
+
+
+@admin_bp.get("/sectors/<int:sector_id>/<any(retire, delete):action>")
+def confirm_sector(sector_id: int, action: str):
+    """Retiring and deleting ask first; the POST to the same address acts."""
+    use = service.sector_use(sector_id)
+    if use is None:
+        abort(404)
+    sector = use.sector
+    back = url_for("booking_admin.sectors")
+    facts = [("Sector", sector.name), ("Used by", f"{use.used} bookings or recorded figures")]
+    if action == "retire":
+        confirmation = Confirmation(
+            title=f"Retire the sector {sector.name}?",
+            button="Yes, retire it",
+            back=back,
+            facts=facts,
+            consequences=[
+                "The booking form stops offering it.",
+                "Bookings that carry it keep it, and it stays in the statistics.",
+                "You can restore it at any time.",
+            ],
+            refusal="This sector is already retired." if sector.retired else "",
+        )
+    else:
+        confirmation = Confirmation(
+            title=f"Delete the sector {sector.name}?",
+            button="Yes, delete it",
+            back=back,
+            facts=facts,
+            consequences=["It leaves the sector list for good."],
+            refusal=use.delete_refusal,
+        )
+    return confirmation_page(confirmation)
 
 
 @admin_bp.post("/sectors/<int:sector_id>/<action>")
@@ -270,7 +427,7 @@ def sector_action(sector_id: int, action: str):
                 return _to_sectors()
             form.name.errors.append(str(problem))
         else:
-            flash("Sector list saved.")
+            flash(SECTOR_SAVED.get(action, "Sector list saved."))
             return _to_sectors()
     return _sectors_page(
         SectorForm(formdata=None), form_status(form), failed=form, failed_id=sector_id

@@ -26,15 +26,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select, text
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager
 
 from bookings.accounts import service as accounts
 from bookings.booking import notifications
 from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Sector
 from bookings.booking.tokens import manage_token
-from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
+from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
 from bookings.stats.models import RecordedSectorFigure
@@ -377,14 +378,14 @@ def cancel(booking_id: int, now: datetime | None = None) -> Booking:
         return booking
 
 
-def _cancel_locked(event: Event, booking: Booking, now: datetime) -> None:
+def _cancel_locked(event: Event, booking: Booking, now: datetime) -> list[Booking]:
+    """Cancel under the event's lock; returns those the freed place went to."""
     was_confirmed = booking.status == BookingStatus.confirmed
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
     db.session.flush()
     notifications.cancelled(booking)
-    if was_confirmed:
-        _promote(event, now)
+    return _promote(event, now) if was_confirmed else []
 
 
 def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -> list[Booking]:
@@ -448,36 +449,94 @@ def resend_links(address: str, now: datetime | None = None) -> int:
 
 
 STATUS_ORDER = {BookingStatus.confirmed: 0, BookingStatus.waitlisted: 1, BookingStatus.cancelled: 2}
+# Rows on a page of the console's delegates and check-in lists.
+PAGE_SIZE = 50
+
+
+class DelegateSort(enum.StrEnum):
+    """The orders of the delegates list; ``status`` (the default) is confirmed by name, then
+    the waiting list in queue order, then cancellations."""
+
+    status = "status"
+    name = "name"
+    organisation = "organisation"
+    sector = "sector"
+    booked = "booked"
 
 
 @dataclass(frozen=True)
 class Filters:
+    """Which delegates a list shows, and in which order. ``arrived``: None for everyone,
+    True for confirmed delegates checked in, False for confirmed ones not (yet) checked in."""
+
     q: str = ""
     status: BookingStatus | None = None
     sector_id: int | None = None
+    arrived: bool | None = None
+    sort: DelegateSort = DelegateSort.status
+    descending: bool = False
 
 
 @dataclass(frozen=True)
 class DelegateList:
-    """The console's delegates page: the matching bookings and what is shown around them."""
+    """The console's delegates page: one page of the matching bookings and what is shown
+    around them. ``cancellable``: whether the event is still to end, so bookings may be
+    cancelled."""
 
-    bookings: list[Booking]
+    page: Pagination
     positions: dict[int, int]
     availability: Availability
     sectors: list[Sector]
+    cancellable: bool
 
 
 @dataclass(frozen=True)
 class CheckInList:
-    bookings: list[Booking]
+    page: Pagination
     attended: int
     confirmed: int
 
 
-def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
-    """Matching bookings with their sectors, in one query: confirmed by name, then the
-    waiting list in queue order, then cancellations."""
-    query = select(Booking).options(joinedload(Booking.sector)).where(Booking.event_id == event_id)
+@dataclass(frozen=True)
+class Arrival:
+    """A delegate marked as arrived (or not), with the event's counts after the change."""
+
+    booking: Booking
+    attended: int
+    confirmed: int
+
+
+def _order(filters: Filters) -> list[ColumnElement]:
+    """ORDER BY for ``filters.sort``; ties fall to the name, then the booking's id, so that
+    pages never share or skip a row."""
+    name = func.lower(Booking.name)
+
+    def way(column: ColumnElement) -> ColumnElement:
+        return column.desc() if filters.descending else column.asc()
+
+    if filters.sort == DelegateSort.name:
+        return [way(name), way(Booking.id)]
+    if filters.sort == DelegateSort.organisation:
+        return [way(func.lower(Booking.organisation)), name, Booking.id]
+    if filters.sort == DelegateSort.sector:
+        return [way(Sector.position), way(Sector.name), name, Booking.id]
+    if filters.sort == DelegateSort.booked:
+        return [way(Booking.created_at), way(Booking.id)]
+    return [
+        way(case(*((Booking.status == s, n) for s, n in STATUS_ORDER.items()))),
+        case((Booking.status == BookingStatus.confirmed, name), else_=""),
+        *Booking.waiting_order(),
+    ]
+
+
+def _delegates_query(event_id: int, filters: Filters) -> Select:
+    """The bookings ``filters`` match, with their sectors (one joined query), in order."""
+    query = (
+        select(Booking)
+        .join(Booking.sector)
+        .options(contains_eager(Booking.sector))
+        .where(Booking.event_id == event_id)
+    )
     q = filters.q.strip()
     if q:
         needle = q.lower()
@@ -493,34 +552,56 @@ def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
         query = query.where(Booking.status == filters.status)
     if filters.sector_id is not None:
         query = query.where(Booking.sector_id == filters.sector_id)
-    rows = list(db.session.scalars(query.order_by(*Booking.waiting_order())))
-    rows.sort(
-        key=lambda b: (
-            STATUS_ORDER[b.status],
-            b.name.casefold() if b.status == BookingStatus.confirmed else "",
+    if filters.arrived is not None:
+        arrived = (
+            Booking.attended_at.is_not(None) if filters.arrived else Booking.attended_at.is_(None)
         )
-    )
-    return rows
+        query = query.where(Booking.status == BookingStatus.confirmed, arrived)
+    return query.order_by(*_order(filters))
 
 
-def delegate_list(event: Event, filters: Filters = Filters()) -> DelegateList:
+def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
+    """Every matching booking with its sector, in one query: the CSV and the printed lists."""
+    return list(db.session.scalars(_delegates_query(event_id, filters)))
+
+
+def delegate_list(
+    event: Event, filters: Filters = Filters(), page: int = 1, now: datetime | None = None
+) -> DelegateList:
+    """One page of the delegates list: the same statements for 5 bookings or 5,000."""
     return DelegateList(
-        bookings=delegates(event.id, filters),
+        page=paged(_delegates_query(event.id, filters), page, PAGE_SIZE),
         positions=waiting_positions(event.id),
-        availability=availability(event),
+        availability=availability(event, now),
         sectors=all_sectors(),
+        cancellable=not event.is_past(now),
     )
 
 
-def check_in_list(event_id: int, q: str = "") -> CheckInList:
-    """The confirmed delegates matching ``q``, and how many of all confirmed have come."""
+def _arrival_counts(event_id: int) -> tuple[int, int]:
     attended, confirmed = db.session.execute(
         select(func.count(Booking.attended_at), func.count(Booking.id)).where(
             Booking.event_id == event_id, Booking.status == BookingStatus.confirmed
         )
     ).one()
-    matching = delegates(event_id, Filters(q=q, status=BookingStatus.confirmed))
-    return CheckInList(matching, attended, confirmed)
+    return attended, confirmed
+
+
+def check_in_list(
+    event_id: int, q: str = "", page: int = 1, *, not_arrived: bool = False
+) -> CheckInList:
+    """A page of the confirmed delegates matching ``q`` by name (only those not yet arrived
+    with ``not_arrived``), and how many of all confirmed have come."""
+    attended, confirmed = _arrival_counts(event_id)
+    filters = Filters(
+        q=q,
+        status=BookingStatus.confirmed,
+        arrived=False if not_arrived else None,
+        sort=DelegateSort.name,
+    )
+    return CheckInList(
+        paged(_delegates_query(event_id, filters), page, PAGE_SIZE), attended, confirmed
+    )
 
 
 def booking_of(event_id: int, booking_id: int) -> Booking | None:
@@ -598,12 +679,61 @@ def book_on_behalf(event_id: int, details: DelegateDetails) -> Booking:
         return booking
 
 
-def cancel_for_delegate(booking_id: int, now: datetime | None = None) -> Booking:
-    """An organiser cancels a booking (the delegate phoned): as ``cancel``, audited."""
+@dataclass(frozen=True)
+class CancelPreview:
+    """What an organiser's cancelling of a booking would do, for the confirmation page:
+    ``position`` is the booking's place on the waiting list, ``next_in_line`` the delegate the
+    freed place would go to, ``refusal`` why it cannot be cancelled (empty when it can)."""
+
+    booking: Booking
+    position: int | None
+    next_in_line: Booking | None
+    refusal: str
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    booking: Booking
+    promoted: list[Booking]
+
+
+def _why_not_cancellable(event: Event, booking: Booking, now: datetime) -> str:
+    if not booking.is_active:
+        return "This booking is already cancelled."
+    if event.is_past(now):
+        return "This event has ended, so its bookings stay as they were."
+    return ""
+
+
+def cancellation(booking: Booking, now: datetime | None = None) -> CancelPreview:
+    """What cancelling ``booking`` would do now (plain reads: the change re-reads under the
+    lock, and the waiting list may move before the organiser confirms)."""
+    now = now or utcnow()
+    event = booking.event
+    frees_a_place = (
+        booking.status == BookingStatus.confirmed
+        and event.status == EventStatus.published
+        and event.starts_at > now
+    )
+    waiting = _waiting_list(event.id, 1) if frees_a_place else []
+    return CancelPreview(
+        booking=booking,
+        position=waiting_position(booking),
+        next_in_line=waiting[0] if waiting else None,
+        refusal=_why_not_cancellable(event, booking, now),
+    )
+
+
+def cancel_for_delegate(booking_id: int, now: datetime | None = None) -> Cancelled:
+    """An organiser cancels a booking (the delegate phoned): as ``cancel``, audited, and
+    refused once the event has ended (its attendance is history) and for a booking already
+    cancelled (a second click changes nothing). Returns who the freed place went to."""
     with unit_of_work():
+        now = now or utcnow()
         event, booking = _lock_booking(booking_id)
-        if not booking.is_active:
-            return booking
+        refusal = _why_not_cancellable(event, booking, now)
+        if refusal:
+            raise BookingRefused(refusal)
         accounts.audit(
             "booking.cancel",
             "event",
@@ -611,8 +741,7 @@ def cancel_for_delegate(booking_id: int, now: datetime | None = None) -> Booking
             f"Cancelled booking {booking.reference} ({booking.status.value})",
             {"status": [booking.status.value, "cancelled"]},
         )
-        _cancel_locked(event, booking, now or utcnow())
-        return booking
+        return Cancelled(booking, _cancel_locked(event, booking, now))
 
 
 def confirm_with_override(
@@ -683,6 +812,14 @@ def undo_check_in(booking_id: int) -> Booking:
                 f"Undid check-in of {booking.reference}",
             )
         return booking
+
+
+def set_arrival(booking_id: int, arrived: bool, now: datetime | None = None) -> Arrival:
+    """Check a delegate in (``arrived``) or undo it, and count the event's arrivals after the
+    change: what the check-in page shows without reloading."""
+    with unit_of_work():
+        booking = check_in(booking_id, now) if arrived else undo_check_in(booking_id)
+        return Arrival(booking, *_arrival_counts(booking.event_id))
 
 
 def delegates_of(
@@ -791,6 +928,28 @@ def sectors_with_use() -> list[tuple[Sector, int]]:
     return [(sector, int(used)) for sector, used in rows]
 
 
+@dataclass(frozen=True)
+class SectorUse:
+    """One sector, how many bookings and recorded figures use it, and why it cannot be
+    deleted (empty when it can): what its confirmation pages show."""
+
+    sector: Sector
+    used: int
+
+    @property
+    def delete_refusal(self) -> str:
+        if not self.used:
+            return ""
+        return (
+            f"{self.sector.name} is used by {self.used} bookings or recorded figures, so it "
+            "cannot be deleted. Retire it instead: it stays in the statistics but leaves the form."
+        )
+
+
+def sector_use(sector_id: int) -> SectorUse | None:
+    return next((SectorUse(s, n) for s, n in sectors_with_use() if s.id == sector_id), None)
+
+
 def _name_free(name: str, exclude_id: int | None = None) -> None:
     query = select(Sector.id).where(func.lower(Sector.name) == name.lower())
     if exclude_id is not None:
@@ -879,11 +1038,8 @@ def move_sector(sector_id: int, step: int) -> None:
 def delete_sector(sector_id: int) -> None:
     with unit_of_work():
         sector = _sector(sector_id)
-        used = dict((s.id, n) for s, n in sectors_with_use()).get(sector.id, 0)
-        if used:
-            raise SectorError(
-                f"{sector.name} is used by {used} bookings or recorded figures, so it cannot be "
-                "deleted. Retire it instead: it stays in the statistics but leaves the form."
-            )
+        refusal = sector_use(sector.id).delete_refusal
+        if refusal:
+            raise SectorError(refusal)
         accounts.audit("sector.delete", "sector", sector.id, f"Deleted sector {sector.name}")
         db.session.delete(sector)
