@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
 
@@ -750,3 +751,86 @@ def test_a_change_of_speakers_alone_reaches_the_programme_feed_at_once(client, l
     assert b"Amy Lee" in response.data
     # The programme changed, not the event: an edit of the event opened before still saves.
     assert client.post(f"/manage/events/{event.id}/edit", data=event_form).status_code == 302
+
+
+# ----------------------------------------------------------------------------- the events list
+
+EVENT_LINK = re.compile(r'<td><a href="/manage/events/\d+">([^<]+)</a>')
+
+
+def _section(page: str, heading: str) -> str:
+    """The part of the events list under one heading."""
+    start = page.index(f'<h2 id="{heading}">')
+    end = page.find("<h2", start + 1)
+    return page[start : end if end > 0 else None]
+
+
+def test_events_list_pages_upcoming_and_past_in_time_order(client, login, make):
+    login()
+    venue = make.venue(name="Southwark Cathedral")
+    today = date.today()
+    for n in range(1, 31):  # soonest first: Upcoming 01 .. Upcoming 30
+        make.event(
+            title=f"Upcoming {n:02d}",
+            venue=venue,
+            starts_at=london_datetime(today + timedelta(days=n), time(10)),
+        )
+    for n in range(1, 61):  # latest first: Past 01 .. Past 60, more than the old "latest 50"
+        make.event(
+            title=f"Past {n:02d}",
+            venue=venue,
+            starts_at=london_datetime(today - timedelta(days=n), time(10)),
+        )
+
+    page = client.get("/manage/events").text
+    upcoming, past = _section(page, "upcoming"), _section(page, "past")
+    assert EVENT_LINK.findall(upcoming) == [f"Upcoming {n:02d}" for n in range(1, 26)]
+    assert "Showing 1 to 25 of 30 upcoming events" in upcoming
+    assert EVENT_LINK.findall(past) == [f"Past {n:02d}" for n in range(1, 26)]
+    assert "Showing 1 to 25 of 60 past events" in past
+    assert 'href="/manage/events?past_page=2#past"' in past
+
+    page = client.get("/manage/events", query_string={"page": "2", "past_page": "3"}).text
+    assert EVENT_LINK.findall(_section(page, "upcoming")) == [
+        f"Upcoming {n:02d}" for n in range(26, 31)
+    ]
+    past = _section(page, "past")
+    assert EVENT_LINK.findall(past) == [f"Past {n:02d}" for n in range(51, 61)]
+    assert "Showing 51 to 60 of 60 past events" in past
+    # Paging one list keeps the other's page.
+    assert 'href="/manage/events?page=2&amp;past_page=2#past"' in past
+
+
+def test_events_list_searches_title_venue_and_series(client, login, make):
+    login()
+    cathedral = make.venue(name="Southwark Cathedral")
+    hall = make.venue(name="Camden Town Hall")
+    today = date.today()
+    make.event(
+        title="Neglect seminar",
+        venue=hall,
+        starts_at=london_datetime(today + timedelta(days=5), time(10)),
+    )
+    make.event(
+        title="Child sexual abuse: the family",
+        venue=hall,
+        series="Child Sexual Abuse seminars",
+        starts_at=london_datetime(today - timedelta(days=400), time(10)),
+    )
+    make.event(title="Annual conference", venue=cathedral, status=EventStatus.draft)
+
+    def found(q: str) -> tuple[list[str], list[str]]:
+        page = client.get("/manage/events", query_string={"q": q}).text
+        return (
+            EVENT_LINK.findall(_section(page, "upcoming")),
+            EVENT_LINK.findall(_section(page, "past")),
+        )
+
+    assert found("neglect") == (["Neglect seminar"], [])
+    assert found("CATHEDRAL") == (["Annual conference"], [])  # by venue, a draft too
+    assert found("abuse seminars") == ([], ["Child sexual abuse: the family"])  # by series
+    assert found("camden") == (["Neglect seminar"], ["Child sexual abuse: the family"])
+    assert found("100%_") == ([], [])  # wildcards are text
+    page = client.get("/manage/events", query_string={"q": "nothing like it"}).text
+    assert "No upcoming events match “nothing like it”." in page
+    assert 'value="nothing like it"' in page and "Show every event" in page

@@ -22,9 +22,9 @@ from bookings.events.forms import (
     MessageForm,
     SlotForm,
 )
-from bookings.events.models import Event, EventKind, SlotKind
-from bookings.london import london_date
-from bookings.web.console import guard
+from bookings.events.models import Event, EventKind, EventStatus, SlotKind
+from bookings.london import format_date, format_time_range, london_date
+from bookings.web.console import Confirmation, confirmation_page, guard, page_arg
 from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("events_manage", __name__, url_prefix="/manage")
@@ -42,7 +42,10 @@ def dashboard():
 
 @bp.get("/events")
 def events():
-    return render_template("events/manage/events.html", **service.event_lists()._asdict())
+    lists = service.event_lists(
+        request.args.get("q", "")[:100], page_arg(), page_arg(name="past_page")
+    )
+    return render_template("events/manage/events.html", **lists._asdict())
 
 
 # ----------------------------------------------------------------------------- create and edit
@@ -133,8 +136,27 @@ def publish(event_id: int):
     return _status_change(event_id, service.publish, "Published: the event is now on the site.")
 
 
-@bp.post("/events/<int:event_id>/unpublish")
+@bp.route("/events/<int:event_id>/unpublish", methods=["GET", "POST"])
 def unpublish(event_id: int):
+    if request.method == "GET":
+        event = _event(event_id)
+        return confirmation_page(
+            Confirmation(
+                title=f"Unpublish {event.title}?",
+                button="Yes, unpublish it",
+                back=url_for("events_manage.event", event_id=event_id),
+                consequences=[
+                    "It leaves the public pages, the API and the calendar feeds, and becomes a "
+                    "draft you can publish again.",
+                    "An event that delegates have booked cannot be unpublished: cancel it "
+                    "instead, and they are told.",
+                ],
+                refusal=""
+                if event.status == EventStatus.published
+                else "Only a published event can be unpublished.",
+            ),
+            event=event,
+        )
     return _status_change(event_id, service.unpublish, "Unpublished: the event is a draft again.")
 
 
@@ -270,11 +292,34 @@ def edit_slot(event_id: int, slot_id: int):
     ), form_status(form)
 
 
-@bp.post("/events/<int:event_id>/programme/<int:slot_id>/delete")
+@bp.route("/events/<int:event_id>/programme/<int:slot_id>/delete", methods=["GET", "POST"])
 def delete_slot(event_id: int, slot_id: int):
     slot = programme.slot(event_id, slot_id)
     if slot is None:
         abort(404)
+    if request.method == "GET":
+        event = _event(event_id)
+        return confirmation_page(
+            Confirmation(
+                title=f"Remove {slot.title} from the programme?",
+                button="Yes, remove it",
+                back=url_for("events_manage.programme", event_id=event_id),
+                facts=[
+                    (
+                        "When",
+                        f"{format_date(slot.starts_at)}, "
+                        f"{format_time_range(slot.starts_at, slot.ends_at)}",
+                    ),
+                    ("Room", slot.room or "not given"),
+                    ("Speakers", ", ".join(str(s) for s in slot.speakers) or "none"),
+                ],
+                consequences=[
+                    "The session and its speakers leave the programme, on the event's page "
+                    "and in the calendar feeds.",
+                ],
+            ),
+            event=event,
+        )
     if not ButtonForm().validate_on_submit():
         abort(400)
     title = slot.title

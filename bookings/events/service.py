@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from bookings.accounts import service as accounts
 from bookings.accounts.models import AuditEntry
 from bookings.booking import service as booking_service
 from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
-from bookings.db import db, saved_unless_stale, unit_of_work, utcnow
+from bookings.db import db, paged, saved_unless_stale, unit_of_work, utcnow
 from bookings.events import programme
 from bookings.events.models import (
     Event,
@@ -155,9 +156,13 @@ class Dashboard(NamedTuple):
 
 
 class EventLists(NamedTuple):
-    upcoming: list[Event]
-    past: list[Event]
+    """The console's events list: a page of upcoming events and one of past ones, each
+    matching ``q``, with their places."""
+
+    upcoming: Pagination
+    past: Pagination
     availability: dict[int, booking_service.Availability]
+    q: str
 
 
 class EventPage(NamedTuple):
@@ -167,10 +172,10 @@ class EventPage(NamedTuple):
     history: list[AuditEntry]
 
 
-def _console_events(*, past: bool, limit: int | None = None) -> list[Event]:
+def _console_events(*, past: bool) -> list[Event]:
     """Every event, drafts included, upcoming or past."""
     query = select(Event).options(joinedload(Event.venue))
-    return list(db.session.scalars(_in_time(query, past=past, now=utcnow()).limit(limit)))
+    return list(db.session.scalars(_in_time(query, past=past, now=utcnow())))
 
 
 def dashboard() -> Dashboard:
@@ -185,9 +190,34 @@ def dashboard() -> Dashboard:
     )
 
 
-def event_lists() -> EventLists:
-    upcoming, past = _console_events(past=False), _console_events(past=True, limit=50)
-    return EventLists(upcoming, past, booking_service.availability_for([*upcoming, *past]))
+# Events on a page of the console's list, upcoming and past alike.
+EVENTS_PAGE_SIZE = 25
+
+
+def event_lists(q: str = "", upcoming_page: int = 1, past_page: int = 1) -> EventLists:
+    """Every event, drafts included, whose title, venue or series holds ``q``: upcoming
+    soonest first and past latest first, a page of each (five statements however many)."""
+    now = utcnow()
+    query = select(Event).outerjoin(Event.venue).options(contains_eager(Event.venue))
+    q = q.strip()
+    if q:
+        needle = q.lower()
+        query = query.where(
+            or_(
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (Event.title, Event.series, Venue.name)
+                )
+            )
+        )
+    upcoming = paged(_in_time(query, past=False, now=now), upcoming_page, EVENTS_PAGE_SIZE)
+    past = paged(_in_time(query, past=True, now=now), past_page, EVENTS_PAGE_SIZE)
+    return EventLists(
+        upcoming,
+        past,
+        booking_service.availability_for([*upcoming.items, *past.items]),
+        q,
+    )
 
 
 def event_page(event: Event) -> EventPage:

@@ -13,7 +13,7 @@ from bookings.london import london_date
 from bookings.stats import export, service
 from bookings.stats.forms import FilterForm, recorded_figures_form
 from bookings.stats.models import FigureBasis
-from bookings.web.console import guard
+from bookings.web.console import Confirmation, confirmation_page, guard
 from bookings.web.forms import form_status
 
 bp = Blueprint("stats", __name__, url_prefix="/manage/stats")
@@ -149,8 +149,24 @@ def recorded(event_id: int):
     return render_template("stats/recorded.html", form=form, b=breakdown), form_status(form)
 
 
-@bp.post("/events/<int:event_id>/recorded/delete")
+@bp.route("/events/<int:event_id>/recorded/delete", methods=["GET", "POST"])
 def delete_recorded(event_id: int):
+    if request.method == "GET":
+        breakdown = service.event_breakdown(event_id)
+        if breakdown is None:
+            abort(404)
+        return confirmation_page(
+            Confirmation(
+                title=f"Delete the recorded figures of {breakdown.event.title}?",
+                button="Yes, delete them",
+                back=url_for("stats.event", event_id=event_id),
+                consequences=[
+                    "The figures entered by hand are deleted; the figures counted from "
+                    "bookings stay."
+                ],
+                refusal="" if breakdown.recorded else "No figures are recorded for this event.",
+            )
+        )
     if service.delete_recorded_figures(event_id):
         flash("The recorded figures are deleted.")
     return redirect(url_for("stats.event", event_id=event_id))
