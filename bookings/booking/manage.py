@@ -7,6 +7,8 @@ Each view parses the request, calls one function of ``bookings.booking.service``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import (
     Blueprint,
     Response,
@@ -51,13 +53,14 @@ def _to_delegates(event_id: int):
 def delegates(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = FilterForm(formdata=request.args)
-    listed = service.delegate_list(event, form.filters(), page_arg())
+    filters = form.filters()
+    listed = service.delegate_list(event, filters, page_arg())
     form.set_sectors(listed.sectors)
     return render_template(
         "booking/manage/delegates.html",
         event=event,
         form=form,
-        filters=form.filters(),
+        filters=filters,
         listed=listed,
         page=listed.page,
         bookings=listed.page.items,
@@ -122,7 +125,8 @@ def book(event_id: int):
     ), form_status(form)
 
 
-def _cancel_confirmation(event: Event, preview: service.CancelPreview, back: str) -> Confirmation:
+def _cancel_confirmation(preview: service.CancelPreview, back: str) -> Confirmation:
+    """Who is cancelled and what follows: the e-mail, and who gets the place."""
     booking = preview.booking
     facts = [
         ("Name", booking.name),
@@ -166,7 +170,7 @@ def cancel(event_id: int, booking_id: int):
     back = url_for("booking_manage.delegates", event_id=event_id, **_list_args())
     if request.method == "GET":
         preview = service.cancellation(booking)
-        return confirmation_page(_cancel_confirmation(event, preview, back), event=event)
+        return confirmation_page(_cancel_confirmation(preview, back), event=event)
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
@@ -223,39 +227,40 @@ def override(event_id: int, booking_id: int):
 # ----------------------------------------------------------------------------- check-in
 
 
+def _check_in_args(values: Mapping[str, str]) -> dict[str, str | int | None]:
+    """The check-in page's search, filter and page from the query string or a row's form:
+    what its links and forms carry, so that each tap comes back to the same list."""
+    page = page_arg(values)
+    return {
+        "q": values.get("q", "")[:100] or None,
+        "show": "waiting" if values.get("show") == "waiting" else None,
+        "page": page if page > 1 else None,
+    }
+
+
 @bp.get("/check-in")
 def check_in(event_id: int):
     event = db.get_or_404(Event, event_id)
-    q = request.args.get("q", "")[:100]
-    waiting = request.args.get("show") == "waiting"
-    listed = service.check_in_list(event.id, q, page_arg(), not_arrived=waiting)
-    page = listed.page
+    args = _check_in_args(request.args)
+    listed = service.check_in_list(
+        event.id, args["q"] or "", page_arg(), not_arrived=bool(args["show"])
+    )
     return render_template(
         "booking/manage/check_in.html",
         event=event,
-        q=q,
-        waiting=waiting,
-        page=page,
-        bookings=page.items,
+        q=args["q"] or "",
+        waiting=bool(args["show"]),
+        page=listed.page,
+        bookings=listed.page.items,
         attended=listed.attended,
         confirmed=listed.confirmed,
-        args={
-            "q": q or None,
-            "show": "waiting" if waiting else None,
-            "page": page.page if page.page > 1 else None,
-        },
+        args=args,
     )
 
 
 def _back_to_check_in(event_id: int, booking_id: int):
     """The no-script path: back to the same search and page, at the delegate's row."""
-    page = page_arg(request.form)
-    args = {
-        "q": request.form.get("q", "")[:100] or None,
-        "show": "waiting" if request.form.get("show") == "waiting" else None,
-        "page": page if page > 1 else None,
-    }
-    target = url_for("booking_manage.check_in", event_id=event_id, **args)
+    target = url_for("booking_manage.check_in", event_id=event_id, **_check_in_args(request.form))
     return redirect(f"{target}#booking-{booking_id}")
 
 
@@ -292,7 +297,7 @@ def _arrival(event_id: int, booking_id: int, arrived: bool):
         "booking/manage/_check_in_row.html",
         b=b,
         event=event,
-        args={key: request.form.get(key, "")[:100] for key in ("q", "show", "page")},
+        args=_check_in_args(request.form),
     )
     return jsonify(
         booking=b.id,
