@@ -3,13 +3,12 @@ booking by phone, the waiting-list override, the delegates' filter and the secto
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from bookings.booking.models import BookingStatus, Sector
 from bookings.booking.service import DelegateDetails, Filters
-from bookings.web.forms import choices, text_field
+from bookings.web.forms import Form, choices, text_field
 
 NEEDS_MAX = 1000
 
@@ -41,7 +40,7 @@ def _needs(label: str) -> TextAreaField:
     )
 
 
-class NeedsForm(FlaskForm):
+class NeedsForm(Form):
     dietary_needs = _needs("Dietary needs")
     access_needs = _needs("Access needs")
 
@@ -81,7 +80,7 @@ class BookingForm(NeedsForm):
         )
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     email = _email("E-mail address you booked with")
 
 
@@ -100,7 +99,7 @@ class OnBehalfForm(BookingForm):
         )
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     reason = text_field(
         "Why this delegate gets a place ahead of the waiting list",
         250,
@@ -113,7 +112,7 @@ class OverrideForm(FlaskForm):
     )
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The delegates list's search, read from the query string (a GET: no CSRF token)."""
 
     class Meta:
@@ -142,5 +141,5 @@ class FilterForm(FlaskForm):
         )
 
 
-class SectorForm(FlaskForm):
+class SectorForm(Form):
     name = text_field("Sector name", 100, required="Enter the sector's name.")
