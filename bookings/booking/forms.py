@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Valid
 from bookings.booking.models import BookingStatus, Sector
 from bookings.booking.service import DelegateDetails, Filters
 from bookings.web.forms import Form, choices, text_field
+from bookings.web.input import whole_number
 
 NEEDS_MAX = 1000
 
@@ -131,7 +132,7 @@ class FilterForm(Form):
         return Filters(
             q=(self.q.data or "")[:100],
             status=BookingStatus(status) if status in BookingStatus.__members__ else None,
-            sector_id=int(sector) if sector.isdigit() else None,
+            sector_id=whole_number(sector),
         )
 
     def set_sectors(self, sectors: list[Sector]) -> None:

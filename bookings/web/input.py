@@ -10,7 +10,7 @@ So, before any view runs:
 
 Line breaks (and tabs) are text in a multi-line field; a single-line field, a path segment or a
 query parameter refuses them. A well-formed but unknown filter value is the unfiltered page
-(``query_int`` and each view's own choice lists).
+(``whole_number``, ``query_date`` and each view's own choice lists).
 
 Whole numbers in the path and in filters stay within the ids' column type, INTEGER (32-bit on
 PostgreSQL), so a huge number is a 404 or no filter, never an overflow in the database. Dates
@@ -70,10 +70,10 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
-def query_int(name: str, *, maximum: int = ID_MAX) -> int | None:
-    """``?name=`` as a whole number from 0 to ``maximum``; None (no filter) when it is missing
-    or anything else, e.g. ``²``, which ``str.isdigit`` would take."""
-    value = request.args.get(name, "")
+def whole_number(value: str, *, maximum: int = ID_MAX) -> int | None:
+    """A numeric filter's ``value`` (from the query string) as a whole number from 0 to
+    ``maximum``; None (no filter) when it is anything else, e.g. ``²``, which ``str.isdigit``
+    takes and ``int`` then refuses."""
     if _WHOLE_NUMBER.fullmatch(value) and int(value) <= maximum:
         return int(value)
     return None
