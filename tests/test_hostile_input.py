@@ -369,9 +369,8 @@ WRONG_METHODS = ["PUT", "DELETE", "PATCH", "POST", "TRACE"]
 
 def corpus_size() -> int:
     """How many distinct hostile values the corpus holds."""
-    return len(
-        set(CONTROLS + LINE_BREAKS + TEXTS + NUMBERS + DATES + CHOICES + PATH_TEXTS + PATH_NUMBERS)
-    )
+    pools = [CONTROLS, LINE_BREAKS, TEXTS, NUMBERS, DATES, CHOICES, PATH_TEXTS, PATH_NUMBERS]
+    return len({value for pool in [*pools, QUERY_TYPED] for value in pool})
 
 
 def refused(value: str, *, multi_line: bool = False) -> bool:
