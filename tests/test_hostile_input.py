@@ -792,7 +792,7 @@ class Walk:
             # Every number and date on each kind of such field: parsing is where they differ.
             every = kind in ("number", "date") and type(form_field) not in seen
             seen.add(type(form_field))
-            values = SLOT_VALUES[kind] if every else self.rotation.take(kind, SLOT_VALUES[kind], 2)
+            values = SLOT_VALUES[kind] if every else self.rotation.take(kind, SLOT_VALUES[kind], 1)
             plans += [(name, form_field, value, False) for value in values]
         for name, form_field, value, expect_refusal in plans:
             pairs = [(k, v) for k, v in self.baseline(shown) if k != name] + [(name, value)]
