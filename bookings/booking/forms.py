@@ -3,13 +3,13 @@ booking by phone, the waiting-list override, the delegates' filter and the secto
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from bookings.booking.models import BookingStatus, Sector
 from bookings.booking.service import DelegateDetails, Filters
-from bookings.web.forms import choices, text_field
+from bookings.web.forms import Form, choices, text_field
+from bookings.web.input import whole_number
 
 NEEDS_MAX = 1000
 
@@ -41,7 +41,7 @@ def _needs(label: str) -> TextAreaField:
     )
 
 
-class NeedsForm(FlaskForm):
+class NeedsForm(Form):
     dietary_needs = _needs("Dietary needs")
     access_needs = _needs("Access needs")
 
@@ -81,7 +81,7 @@ class BookingForm(NeedsForm):
         )
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     email = _email("E-mail address you booked with")
 
 
@@ -100,7 +100,7 @@ class OnBehalfForm(BookingForm):
         )
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(Form):
     reason = text_field(
         "Why this delegate gets a place ahead of the waiting list",
         250,
@@ -113,7 +113,7 @@ class OverrideForm(FlaskForm):
     )
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The delegates list's search, read from the query string (a GET: no CSRF token)."""
 
     class Meta:
@@ -132,7 +132,7 @@ class FilterForm(FlaskForm):
         return Filters(
             q=(self.q.data or "")[:100],
             status=BookingStatus(status) if status in BookingStatus.__members__ else None,
-            sector_id=int(sector) if sector.isdigit() else None,
+            sector_id=whole_number(sector),
         )
 
     def set_sectors(self, sectors: list[Sector]) -> None:
@@ -142,5 +142,5 @@ class FilterForm(FlaskForm):
         )
 
 
-class SectorForm(FlaskForm):
+class SectorForm(Form):
     name = text_field("Sector name", 100, required="Enter the sector's name.")
