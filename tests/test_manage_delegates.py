@@ -13,6 +13,7 @@ from bookings.booking import service as booking_service
 from bookings.db import db, utcnow
 from bookings.mail.outbox import render
 from bookings.models import AuditEntry, Booking, BookingStatus, Event, EventMessage, OutboxMessage
+from tests.conftest import default_lscb, form_lscb
 
 
 def _book(event, sector, n, **kw):
@@ -22,6 +23,7 @@ def _book(event, sector, n, **kw):
         organisation=kw.get("organisation", "Barnet Council"),
         job_title="Nurse",
         sector_id=sector.id,
+        lscb_id=default_lscb().id,
         dietary_needs=kw.get("dietary_needs", ""),
     )
     return booking_service.book(event.id, details).booking
@@ -60,6 +62,7 @@ def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
         "organisation": "Camden",
         "job_title": "Health visitor",
         "sector": str(sector.id),
+        "lscb": form_lscb(),
         "privacy": "y",
     }
     response = client.post(f"/manage/events/{event.id}/delegates/new", data=form)
@@ -97,6 +100,7 @@ def test_refused_booking_by_phone_leaves_no_audit_entry_and_no_email(client, log
         "organisation": "Camden",
         "job_title": "Health visitor",
         "sector": str(sector.id),
+        "lscb": form_lscb(),
         "privacy": "y",
     }
     url = f"/manage/events/{event.id}/delegates/new"

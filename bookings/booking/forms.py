@@ -1,12 +1,13 @@
 """The delegate's booking form, the small forms of the manage page, and the console's forms:
-booking by phone, the waiting-list override, the delegates' filter and the sector list."""
+booking by phone, the waiting-list override, the delegates' filter and the sector and LSCB
+lists."""
 
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from bookings.booking.models import BookingStatus, Sector
+from bookings.booking.models import BookingStatus, Lscb, Sector
 from bookings.booking.service import DelegateDetails, Filters
 from bookings.web.forms import Form, choices, text_field
 from bookings.web.input import whole_number
@@ -57,6 +58,12 @@ class BookingForm(NeedsForm):
         validators=[InputRequired(message="Choose the sector you work in.")],
         validate_choice=True,
     )
+    lscb = SelectField(
+        "LSCB",
+        coerce=int,
+        validators=[InputRequired(message="Choose the LSCB you work with.")],
+        validate_choice=True,
+    )
     privacy = BooleanField(
         "I have read the privacy notice and agree to my details being used to run this event",
         validators=[DataRequired(message="Please agree to the privacy notice to book.")],
@@ -65,9 +72,16 @@ class BookingForm(NeedsForm):
     def set_sectors(self, sectors: list[Sector]) -> None:
         self.sector.choices = [(-1, "Choose your sector")] + [(s.id, s.name) for s in sectors]
 
+    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+        self.lscb.choices = [(-1, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
+
     def validate_sector(self, field: SelectField) -> None:
         if field.data == -1:
             raise ValidationError("Choose the sector you work in.")
+
+    def validate_lscb(self, field: SelectField) -> None:
+        if field.data == -1:
+            raise ValidationError("Choose the LSCB you work with.")
 
     def details(self) -> DelegateDetails:
         return DelegateDetails(
@@ -76,6 +90,7 @@ class BookingForm(NeedsForm):
             organisation=self.organisation.data,
             job_title=self.job_title.data,
             sector_id=self.sector.data,
+            lscb_id=self.lscb.data,
             dietary_needs=self.dietary_needs.data or "",
             access_needs=self.access_needs.data or "",
         )
@@ -98,6 +113,9 @@ class OnBehalfForm(BookingForm):
         self.sector.choices = choices(
             [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
         )
+
+    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+        self.lscb.choices = choices([(-1, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs])
 
 
 class OverrideForm(Form):
@@ -144,3 +162,7 @@ class FilterForm(Form):
 
 class SectorForm(Form):
     name = text_field("Sector name", 100, required="Enter the sector's name.")
+
+
+class LscbForm(FlaskForm):
+    name = text_field("LSCB name", 100, required="Enter the LSCB's name.")

@@ -1,17 +1,25 @@
 """The console's booking pages: an event's delegates, booking by phone, cancelling, the
 waiting-list override, the CSV, print views and check-in on the day (``bp``, for organisers),
-and the sector list (``admin_bp``, for admins only).
+and the sector and LSCB lists (``admin_bp``, for admins only).
 
 Each view parses the request, calls one function of ``bookings.booking.service`` and renders.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from bookings.accounts.models import Role
 from bookings.booking import service
-from bookings.booking.forms import FilterForm, OnBehalfForm, OverrideForm, SectorForm
+from bookings.booking.forms import (
+    FilterForm,
+    LscbForm,
+    OnBehalfForm,
+    OverrideForm,
+    SectorForm,
+)
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db
 from bookings.events.models import Event
@@ -86,6 +94,7 @@ def book(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = OnBehalfForm()
     form.set_sectors(service.active_sectors())
+    form.set_lscbs(service.active_lscbs())
     if form.validate_on_submit():
         try:
             booking = service.book_on_behalf(event.id, form.details())
@@ -196,26 +205,60 @@ def undo_attended(event_id: int, booking_id: int):
     return _back_to_check_in(event_id, booking_id)
 
 
-# ----------------------------------------------------------------------------- sectors (admins)
+# ------------------------------------------------------------------ sectors and LSCBs (admins)
 
 
-@admin_bp.get("/sectors", endpoint="sectors")
-def sector_list():
-    return _sectors_page(SectorForm())
+@dataclass(frozen=True)
+class _ListPage:
+    """How one reference list appears in the console: its service list, form and endpoints."""
+
+    ref: service.ReferenceList
+    form: type[SectorForm] | type[LscbForm]
+    title: str
+    about: str
+    endpoint: str
+    add_endpoint: str
+    action_endpoint: str
 
 
-def _sectors_page(
-    form: SectorForm,
+SECTOR_PAGE = _ListPage(
+    service.SECTORS,
+    SectorForm,
+    "Sectors",
+    "The booking form offers these in this order. A retired sector is not offered any more but "
+    "stays on old bookings and in the statistics. A sector in use cannot be deleted.",
+    "booking_admin.sectors",
+    "booking_admin.add_sector",
+    "booking_admin.sector_action",
+)
+LSCB_PAGE = _ListPage(
+    service.LSCBS,
+    LscbForm,
+    "LSCBs",
+    "The local safeguarding children boards the booking form offers, in this order. A retired "
+    "LSCB is not offered any more but stays on old bookings and in the statistics. An LSCB in "
+    "use cannot be deleted.",
+    "booking_admin.lscbs",
+    "booking_admin.add_lscb",
+    "booking_admin.lscb_action",
+)
+LIST_ACTIONS = ("rename", "up", "down", "retire", "restore", "delete")
+
+
+def _list_page(
+    page: _ListPage,
+    form: SectorForm | LscbForm,
     status: int = 200,
     *,
-    failed: SectorForm | ButtonForm | None = None,
+    failed: SectorForm | LscbForm | ButtonForm | None = None,
     failed_id: int | None = None,
 ):
     """The list; ``failed`` is a row's form that was refused, shown at the top and, for a
     rename, next to that row's name."""
     return render_template(
-        "booking/manage/sectors.html",
-        rows=service.sectors_with_use(),
+        "booking/manage/reference_list.html",
+        page=page,
+        rows=service.entries_with_use(page.ref),
         form=form,
         action_form=ButtonForm(),
         failed=failed,
@@ -223,55 +266,76 @@ def _sectors_page(
     ), status
 
 
-def _to_sectors():
-    return redirect(url_for("booking_admin.sectors"))
+def _add_entry(page: _ListPage):
+    form = page.form()
+    if form.validate_on_submit():
+        try:
+            entry = service.add_entry(page.ref, form.name.data)
+        except service.ReferenceListError as problem:
+            form.name.errors.append(str(problem))
+        else:
+            flash(f"{page.ref.noun[0].upper()}{page.ref.noun[1:]} added: {entry.name}.")
+            return redirect(url_for(page.endpoint))
+    return _list_page(page, form, form_status(form))
+
+
+def _entry_action(page: _ListPage, entry_id: int, action: str):
+    if action not in LIST_ACTIONS:
+        abort(404)
+    renaming = action == "rename"
+    form = page.form() if renaming else ButtonForm()
+    if renaming:
+        form.name.id = f"name-{entry_id}"
+    if form.validate_on_submit():
+        try:
+            if renaming:
+                service.rename_entry(page.ref, entry_id, form.name.data)
+            elif action in ("up", "down"):
+                service.move_entry(page.ref, entry_id, -1 if action == "up" else 1)
+            elif action in ("retire", "restore"):
+                service.set_entry_retired(page.ref, entry_id, action == "retire")
+            else:
+                service.delete_entry(page.ref, entry_id)
+        except LookupError:
+            abort(404)
+        except service.ReferenceListError as problem:
+            if not renaming:
+                flash(str(problem), "error")
+                return redirect(url_for(page.endpoint))
+            form.name.errors.append(str(problem))
+        else:
+            flash(f"{page.ref.noun[0].upper()}{page.ref.noun[1:]} list saved.")
+            return redirect(url_for(page.endpoint))
+    return _list_page(
+        page, page.form(formdata=None), form_status(form), failed=form, failed_id=entry_id
+    )
+
+
+@admin_bp.get("/sectors", endpoint="sectors")
+def sector_list():
+    return _list_page(SECTOR_PAGE, SectorForm())
 
 
 @admin_bp.post("/sectors/new")
 def add_sector():
-    form = SectorForm()
-    if form.validate_on_submit():
-        try:
-            sector = service.add_sector(form.name.data)
-        except service.SectorError as problem:
-            form.name.errors.append(str(problem))
-        else:
-            flash(f"Sector added: {sector.name}.")
-            return _to_sectors()
-    return _sectors_page(form, form_status(form))
+    return _add_entry(SECTOR_PAGE)
 
 
-SECTOR_ACTIONS = ("rename", "up", "down", "retire", "restore", "delete")
+@admin_bp.post("/sectors/<int:entry_id>/<action>")
+def sector_action(entry_id: int, action: str):
+    return _entry_action(SECTOR_PAGE, entry_id, action)
 
 
-@admin_bp.post("/sectors/<int:sector_id>/<action>")
-def sector_action(sector_id: int, action: str):
-    if action not in SECTOR_ACTIONS:
-        abort(404)
-    renaming = action == "rename"
-    form = SectorForm() if renaming else ButtonForm()
-    if renaming:
-        form.name.id = f"name-{sector_id}"
-    if form.validate_on_submit():
-        try:
-            if renaming:
-                service.rename_sector(sector_id, form.name.data)
-            elif action in ("up", "down"):
-                service.move_sector(sector_id, -1 if action == "up" else 1)
-            elif action in ("retire", "restore"):
-                service.set_sector_retired(sector_id, action == "retire")
-            else:
-                service.delete_sector(sector_id)
-        except LookupError:
-            abort(404)
-        except service.SectorError as problem:
-            if not renaming:
-                flash(str(problem), "error")
-                return _to_sectors()
-            form.name.errors.append(str(problem))
-        else:
-            flash("Sector list saved.")
-            return _to_sectors()
-    return _sectors_page(
-        SectorForm(formdata=None), form_status(form), failed=form, failed_id=sector_id
-    )
+@admin_bp.get("/lscbs", endpoint="lscbs")
+def lscb_list():
+    return _list_page(LSCB_PAGE, LscbForm())
+
+
+@admin_bp.post("/lscbs/new")
+def add_lscb():
+    return _add_entry(LSCB_PAGE)
+
+
+@admin_bp.post("/lscbs/<int:entry_id>/<action>")
+def lscb_action(entry_id: int, action: str):
+    return _entry_action(LSCB_PAGE, entry_id, action)
