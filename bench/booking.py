@@ -56,6 +56,7 @@ def floor_app() -> Flask:
 
 def _prepare(url: str) -> str:
     """Fresh schema, one sector, one event with room for every booking; returns its slug."""
+    from bookings.booking.models import Lscb
     from bookings.models import Event, EventKind, EventStatus, Sector, Venue
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
@@ -69,6 +70,7 @@ def _prepare(url: str) -> str:
         day = (utcnow() + timedelta(days=60)).date()
         starts = london_datetime(day, clock(10))
         db.session.add(Sector(name="Health", position=1))
+        db.session.add(Lscb(name="Lambeth", position=1))
         db.session.add(
             Event(
                 slug="bench",
@@ -153,6 +155,7 @@ def _booking_client(base: str, slug: str, counter: itertools.count):
             html = page.read().decode()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
         sector = re.search(r'<option value="(\d+)">Health', html).group(1)
+        lscb = re.search(r'<option value="(\d+)">Lambeth', html).group(1)
 
         def post() -> None:
             n = next(counter)
@@ -164,6 +167,7 @@ def _booking_client(base: str, slug: str, counter: itertools.count):
                     "organisation": "Bench",
                     "job_title": "Tester",
                     "sector": sector,
+                    "lscb": lscb,
                     "privacy": "y",
                 }
             ).encode()

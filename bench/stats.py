@@ -46,6 +46,7 @@ def fill(events: int, bookings: int) -> None:
     """Events spread over 2005-2013, one conference a year, most hosted by one of the networks;
     bookings inserted in chunks."""
     from bookings.accounts.service import create_organiser
+    from bookings.booking.models import Lscb
     from bookings.models import (
         Booking,
         BookingStatus,
@@ -61,7 +62,8 @@ def fill(events: int, bookings: int) -> None:
     networks = [
         Network(slug=f"bench-network-{i}", name=f"Benchmark network {i}") for i in range(NETWORKS)
     ]
-    db.session.add_all([*sectors, *networks])
+    lscb = Lscb(name="Lambeth", position=1)
+    db.session.add_all([*sectors, *networks, lscb])
     db.session.flush()
     sector_ids = [sector.id for sector in sectors]
     weights = [sector_weight(sector.name) for sector in sectors]
@@ -115,6 +117,7 @@ def fill(events: int, bookings: int) -> None:
                 "token_hash": f"bench-{n}",
                 "status": status,
                 "sector_id": rng.choices(sector_ids, weights)[0],
+                "lscb_id": lscb.id,
                 "name": f"Demo delegate {n}",
                 "email": f"demo-{n}@example.org",
                 "email_key": f"demo-{n}@example.org",

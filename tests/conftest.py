@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from flask import g
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy import event as sa_event
 
 from bookings import create_app
@@ -214,6 +214,15 @@ class Factory:
         db.session.commit()
         return sector
 
+    def lscb(self, name: str | None = None, **kw):
+        from bookings.booking.models import Lscb
+
+        n = self._n()
+        lscb = Lscb(name=name or f"LSCB {n}", position=kw.pop("position", n), **kw)
+        db.session.add(lscb)
+        db.session.commit()
+        return lscb
+
     def network(self, **kw):
         from bookings.models import Network
 
@@ -250,6 +259,26 @@ class Factory:
         from bookings.accounts.service import create_organiser
 
         return create_organiser(email, password, **kw)
+
+
+DEFAULT_LSCB = "Lambeth"
+
+
+def default_lscb():
+    """The LSCB of bookings whose test is not about LSCBs: made on first use."""
+    from bookings.booking.models import Lscb
+
+    lscb = db.session.scalar(select(Lscb).where(Lscb.name == DEFAULT_LSCB))
+    if lscb is None:
+        lscb = Lscb(name=DEFAULT_LSCB, position=0)
+        db.session.add(lscb)
+        db.session.commit()
+    return lscb
+
+
+def form_lscb() -> str:
+    """The ``lscb`` value of a posted booking form: the default LSCB's id."""
+    return str(default_lscb().id)
 
 
 @pytest.fixture

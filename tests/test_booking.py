@@ -14,6 +14,7 @@ from bookings.db import OutsideUnitOfWork, db, unit_of_work, utcnow
 from bookings.events.models import EventStatus
 from bookings.mail.models import OutboxMessage
 from bookings.mail.outbox import render
+from tests.conftest import default_lscb, form_lscb
 
 
 def details(sector, n: int = 1, **kw) -> service.DelegateDetails:
@@ -23,6 +24,7 @@ def details(sector, n: int = 1, **kw) -> service.DelegateDetails:
         organisation=kw.pop("organisation", "Barnet Council"),
         job_title=kw.pop("job_title", "Social worker"),
         sector_id=sector.id,
+        lscb_id=default_lscb().id,
         **kw,
     )
 
@@ -173,6 +175,7 @@ def form_data(sector_, **kw) -> dict[str, str]:
         "organisation": "Greenwich PCT",
         "job_title": "Director of Children's Services",
         "sector": str(sector_.id),
+        "lscb": form_lscb(),
         "dietary_needs": "Vegetarian",
         "access_needs": "",
         "privacy": "y",

@@ -16,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bookings.db import db
-from tests.conftest import IN_CI, Factory, make_app
+from tests.conftest import IN_CI, Factory, default_lscb, make_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -105,6 +105,8 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
     base, make = site
     make.sector("Health")
     make.sector("Police")
+    make.lscb("Hackney")
+    make.lscb("Tower Hamlets")
     event = make.event(capacity=1, title="Child sexual abuse seminar")
     browser.get(f"{base}/events/{event.slug}")
 
@@ -129,6 +131,8 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
         _type(browser, text)
     _tab_to(browser, "sector")
     _type(browser, "P")  # type-ahead picks "Police" in a focused select
+    _tab_to(browser, "lscb")
+    _type(browser, "T")
     _tab_to(browser, "privacy")
     _type(browser, " ")
     _tab_to(browser, "booking-submit")
@@ -178,6 +182,7 @@ def test_public_stats_and_console_pages_break_no_content_security_rule(site, bro
             Booking(
                 event=held,
                 sector=sector,
+                lscb_id=default_lscb().id,
                 reference=f"CSP{n:05d}",
                 token_salt="salt",
                 token_hash=f"hash-{n}",

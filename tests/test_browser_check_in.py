@@ -10,6 +10,7 @@ from bookings.booking import service as booking_service
 from bookings.db import db
 from bookings.models import Booking
 from tests import test_browser
+from tests.conftest import default_lscb
 
 site = test_browser.site
 browser = test_browser.browser
@@ -34,12 +35,14 @@ def test_a_tap_marks_a_delegate_arrived_without_reloading_and_undo_works(site, b
     base, make = site
     sector = make.sector("Health")
     event = make.event(title="Neglect seminar", capacity=10)
+    lscb = default_lscb().id
     details = booking_service.DelegateDetails
     precious = booking_service.book(
-        event.id, details("Precious Adeyemi", "pa@example.org", "Hackney", "Nurse", sector.id)
+        event.id,
+        details("Precious Adeyemi", "pa@example.org", "Hackney", "Nurse", sector.id, lscb_id=lscb),
     ).booking
     booking_service.book(
-        event.id, details("Sam Other", "so@example.org", "Camden", "Nurse", sector.id)
+        event.id, details("Sam Other", "so@example.org", "Camden", "Nurse", sector.id, lscb_id=lscb)
     )
     make.organiser()
 

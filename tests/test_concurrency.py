@@ -28,6 +28,7 @@ from bookings.booking import service
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db
 from bookings.mail.models import OutboxMessage
+from tests.conftest import default_lscb
 
 pytestmark = pytest.mark.slow
 
@@ -98,8 +99,9 @@ def gunicorn(
 class Delegate:
     """One browser: its own cookies, a GET for the form, then a POST at the starting gun."""
 
-    def __init__(self, base: str, slug: str, n: int, sector_id: int) -> None:
+    def __init__(self, base: str, slug: str, n: int, sector_id: int, lscb_id: int) -> None:
         self.base, self.slug, self.n, self.sector_id = base, slug, n, sector_id
+        self.lscb_id = lscb_id
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
@@ -120,6 +122,7 @@ class Delegate:
                 "organisation": "Lambeth",
                 "job_title": "Nurse",
                 "sector": self.sector_id,
+                "lscb": self.lscb_id,
                 "privacy": "y",
             }
         ).encode()
@@ -144,7 +147,9 @@ def test_simultaneous_bookings_never_oversell(app, make, tmp_path):
     event = make.event(capacity=CAPACITY)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     with gunicorn(str(url), app.config["SECRET_KEY"], tmp_path) as base:
-        delegates = [Delegate(base, event.slug, n, sector.id) for n in range(DELEGATES)]
+        delegates = [
+            Delegate(base, event.slug, n, sector.id, default_lscb().id) for n in range(DELEGATES)
+        ]
         for delegate in delegates:
             delegate.prepare()
         barrier = threading.Barrier(DELEGATES)
@@ -186,6 +191,7 @@ def test_simultaneous_cancellations_promote_exactly_one_delegate_each(app, make,
                 organisation="Met Police",
                 job_title="DS",
                 sector_id=sector.id,
+                lscb_id=default_lscb().id,
             ),
         )
         for n in range(CAPACITY + 8)

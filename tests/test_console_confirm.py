@@ -16,6 +16,7 @@ from bookings.london import london_datetime
 from bookings.models import EventStatus, ProgrammeSlot, Role, Sector, SlotKind
 from bookings.stats import service as stats
 from bookings.stats.models import RecordedFigures
+from tests.conftest import default_lscb
 
 
 def _asks(client, url: str, *words: str) -> str:
@@ -82,7 +83,9 @@ def test_retiring_and_deleting_a_sector_ask_first(client, login, make):
     spare = make.sector("Olympics liaison")
     booking_service.book(
         make.event().id,
-        booking_service.DelegateDetails("A", "a@example.org", "Org", "Job", police.id),
+        booking_service.DelegateDetails(
+            "A", "a@example.org", "Org", "Job", police.id, lscb_id=default_lscb().id
+        ),
     )
     sectors = client.get("/manage/admin/sectors").text
     _no_one_click_form(sectors, f"/manage/admin/sectors/{police.id}/retire")
@@ -109,7 +112,7 @@ def test_retiring_and_deleting_a_sector_ask_first(client, login, make):
     db.session.expire_all()
     assert db.session.get(Sector, spare.id) is None
     assert client.get(delete).status_code == 404
-    assert client.get(f"/manage/admin/sectors/{police.id}/up").status_code == 405
+    assert client.get(f"/manage/admin/sectors/{police.id}/up").status_code == 404
 
 
 def test_deleting_recorded_figures_asks_first(client, login, make):

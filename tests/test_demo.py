@@ -33,6 +33,7 @@ from bookings.models import (
     Speaker,
     Venue,
 )
+from tests.conftest import default_lscb
 
 MINI_CONFERENCE = "aligning-scrs-and-suis-2008"
 CONFERENCE_2011 = "safeguarding-londons-children-2011"
@@ -431,6 +432,7 @@ def test_clear_empties_every_table_children_first(loaded):
     booking = Booking(
         event=event[0],
         sector=db.session.scalars(select(Sector)).first(),
+        lscb_id=default_lscb().id,
         reference="DEMO12345",
         token_salt="salt",
         token_hash="0" * 64,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from bookings.booking.models import Booking
 from bookings.db import db
 from bookings.logs import safe_traceback
-from tests.conftest import make_app
+from tests.conftest import form_lscb, make_app
 
 NAME = "Quenby Marklewhite"
 EMAIL = "quenby.marklewhite@example.org"
@@ -75,6 +75,7 @@ def test_a_failed_booking_write_logs_no_personal_data(app, client, make, caplog,
                 "organisation": ORGANISATION,
                 "job_title": "Designated safeguarding lead",
                 "sector": str(sector.id),
+                "lscb": form_lscb(),
                 "dietary_needs": "Marklewhite diet",
                 "access_needs": ACCESS,
                 "privacy": "y",

@@ -24,6 +24,7 @@ from bookings.models import (
     ProgrammeSlot,
     SlotKind,
 )
+from tests.conftest import default_lscb
 
 NEXT_YEAR = utcnow().year + 1
 
@@ -35,6 +36,7 @@ def _details(sector_id: int, n: int) -> booking_service.DelegateDetails:
         organisation="Barnet Council",
         job_title="Social worker",
         sector_id=sector_id,
+        lscb_id=default_lscb().id,
     )
 
 

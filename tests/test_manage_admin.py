@@ -12,7 +12,7 @@ from bookings.accounts.models import Role
 from bookings.booking import service as booking_service
 from bookings.db import db
 from bookings.models import AuditEntry, OrganiserUser, Sector
-from tests.conftest import Factory, _reset_schema, make_app
+from tests.conftest import Factory, _reset_schema, default_lscb, make_app
 
 
 def _manage_urls(app) -> list[tuple[str, str, str]]:
@@ -74,7 +74,9 @@ def test_sector_add_rename_reorder_retire_and_no_delete_in_use(client, make, log
     event = make.event()
     booking_service.book(
         event.id,
-        booking_service.DelegateDetails("A", "a@example.org", "Org", "Job", police.id),
+        booking_service.DelegateDetails(
+            "A", "a@example.org", "Org", "Job", police.id, lscb_id=default_lscb().id
+        ),
     )
     client.post("/manage/admin/sectors/new", data={"name": "Youth justice"})
     refused = client.post("/manage/admin/sectors/new", data={"name": "health"})
@@ -150,7 +152,10 @@ def test_every_console_page_renders_for_real_records(app, client, make, login):
     sector = make.sector()
     event = make.event(capacity=0)  # the booking waits, so the override page shows
     booking = booking_service.book(
-        event.id, booking_service.DelegateDetails("A", "a@example.org", "Org", "Job", sector.id)
+        event.id,
+        booking_service.DelegateDetails(
+            "A", "a@example.org", "Org", "Job", sector.id, lscb_id=default_lscb().id
+        ),
     ).booking
     network = make.network()
     meeting = make.meeting(network, None, status="tbc")

@@ -16,6 +16,7 @@ from bookings.london import format_time as london_time
 from bookings.london import london_datetime
 from bookings.mail.outbox import render
 from bookings.models import AuditEntry, Booking, BookingStatus, Event, EventMessage, OutboxMessage
+from tests.conftest import default_lscb, form_lscb
 
 
 def _book(event, sector, n, **kw):
@@ -25,6 +26,7 @@ def _book(event, sector, n, **kw):
         organisation=kw.get("organisation", "Barnet Council"),
         job_title="Nurse",
         sector_id=sector.id,
+        lscb_id=default_lscb().id,
         dietary_needs=kw.get("dietary_needs", ""),
     )
     return booking_service.book(event.id, details).booking
@@ -63,6 +65,7 @@ def test_book_on_behalf_uses_the_public_rules_and_emails(client, login, make):
         "organisation": "Camden",
         "job_title": "Health visitor",
         "sector": str(sector.id),
+        "lscb": form_lscb(),
         "privacy": "y",
     }
     response = client.post(f"/manage/events/{event.id}/delegates/new", data=form)
@@ -100,6 +103,7 @@ def test_refused_booking_by_phone_leaves_no_audit_entry_and_no_email(client, log
         "organisation": "Camden",
         "job_title": "Health visitor",
         "sector": str(sector.id),
+        "lscb": form_lscb(),
         "privacy": "y",
     }
     url = f"/manage/events/{event.id}/delegates/new"
@@ -263,11 +267,13 @@ def _rows(
     """Bookings written directly (hundreds in a moment, and for past events too), one minute
     apart in booking order."""
     now = utcnow()
+    lscb_id = default_lscb().id
     rows = []
     for i, name in enumerate(names, start=start):
         booking = Booking(
             event=event,
             sector=sector,
+            lscb_id=lscb_id,
             reference=f"T{event.id:03d}-{i:04d}",
             token_salt="salt",
             token_hash=f"hash-{event.id}-{i}",

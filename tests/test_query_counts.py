@@ -28,6 +28,7 @@ from bookings.models import (
     Speaker,
 )
 from bookings.stats import service as stats
+from tests.conftest import default_lscb
 
 # Route arguments the check fills in: the focus event's or network's id, or the slug of one.
 FILLED = {"event_id", "network_id", "slug"}
@@ -57,6 +58,7 @@ def _bookings(event: Event, sectors, n: int, *, attended: bool = False) -> None:
             Booking(
                 event=event,
                 sector=sectors[i % len(sectors)],
+                lscb_id=default_lscb().id,
                 reference=f"Q{k:08d}",
                 token_salt="salt",
                 token_hash=f"query-count-{k}",

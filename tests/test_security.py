@@ -10,7 +10,7 @@ import pytest
 from bookings.booking import service
 from bookings.booking.models import BookingStatus
 from bookings.db import db
-from tests.conftest import Factory, _reset_schema, make_app
+from tests.conftest import Factory, _reset_schema, default_lscb, make_app
 
 
 def _directives(policy: str) -> dict[str, str]:
@@ -54,6 +54,7 @@ def test_manage_link_pages_keep_their_stricter_referrer_policy(client, make):
             organisation="Barnet",
             job_title="Nurse",
             sector_id=sector.id,
+            lscb_id=default_lscb().id,
         ),
     )
     for url in (f"/bookings/{placed.token}", f"/bookings/{placed.token}/cancel"):
@@ -153,6 +154,7 @@ def test_a_delegate_can_cancel_over_https_from_a_no_referrer_page(https_app):
             organisation="Barnet",
             job_title="Nurse",
             sector_id=sector.id,
+            lscb_id=default_lscb().id,
         ),
     )
     client = https_app.test_client()

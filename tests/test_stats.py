@@ -23,6 +23,7 @@ from bookings.models import (
 )
 from bookings.stats import service
 from bookings.stats.service import Filters, apportion, shares
+from tests.conftest import default_lscb
 
 _numbers = itertools.count(1)
 
@@ -37,6 +38,7 @@ def add_bookings(
         booking = Booking(
             event=event,
             sector=sector,
+            lscb_id=default_lscb().id,
             reference=f"T{k:08d}",
             token_salt="salt",
             token_hash=f"hash-{k}",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from bookings.accounts.models import Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
-from bookings.web.forms import choices, text_field
+from bookings.web.forms import Form, choices, text_field
 
 ROLE_CHOICES = [(Role.organiser.value, "Organiser"), (Role.admin.value, "Admin")]
 
@@ -19,12 +18,12 @@ PASSWORD_LENGTH = Length(
 )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class OrganiserForm(FlaskForm):
+class OrganiserForm(Form):
     """A new account; the admin hands its first password over in person."""
 
     email = EmailField(
@@ -43,12 +42,12 @@ class OrganiserForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     role = SelectField("Role", choices=choices(ROLE_CHOICES))
     active = BooleanField("Can log in")
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(Form):
     """One account's name and, only when filled in, a new first password. Built with
     ``details_prefix`` so each account's row on the page has field ids of its own."""
 

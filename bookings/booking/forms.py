@@ -1,11 +1,9 @@
 """The delegate's booking form, the small forms of the manage page, and the console's forms:
-booking by phone, the waiting-list override, the delegates' filter and the sector list."""
+booking by phone, the waiting-list override, the delegates' filter and the sector and LSCB
+lists."""
 
 from __future__ import annotations
 
-import re
-
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,9 +14,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
-from bookings.booking.models import BookingStatus, Sector
+from bookings.booking.models import BookingStatus, Lscb, Sector
 from bookings.booking.service import DelegateDetails, DelegateSort, Filters
-from bookings.web.forms import choices, text_field
+from bookings.web.forms import Form, choices, text_field
+from bookings.web.input import whole_number
 
 NEEDS_MAX = 1000
 
@@ -50,7 +49,7 @@ def _needs(label: str) -> TextAreaField:
     )
 
 
-class NeedsForm(FlaskForm):
+class NeedsForm(Form):
     dietary_needs = _needs("Dietary needs")
     access_needs = _needs("Access needs")
 
@@ -66,6 +65,12 @@ class BookingForm(NeedsForm):
         validators=[InputRequired(message="Choose the sector you work in.")],
         validate_choice=True,
     )
+    lscb = SelectField(
+        "LSCB",
+        coerce=int,
+        validators=[InputRequired(message="Choose the LSCB you work with.")],
+        validate_choice=True,
+    )
     privacy = BooleanField(
         "I have read the privacy notice and agree to my details being used to run this event",
         validators=[DataRequired(message="Please agree to the privacy notice to book.")],
@@ -74,9 +79,16 @@ class BookingForm(NeedsForm):
     def set_sectors(self, sectors: list[Sector]) -> None:
         self.sector.choices = [(-1, "Choose your sector")] + [(s.id, s.name) for s in sectors]
 
+    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+        self.lscb.choices = [(-1, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
+
     def validate_sector(self, field: SelectField) -> None:
         if field.data == -1:
             raise ValidationError("Choose the sector you work in.")
+
+    def validate_lscb(self, field: SelectField) -> None:
+        if field.data == -1:
+            raise ValidationError("Choose the LSCB you work with.")
 
     def details(self) -> DelegateDetails:
         return DelegateDetails(
@@ -85,12 +97,13 @@ class BookingForm(NeedsForm):
             organisation=self.organisation.data,
             job_title=self.job_title.data,
             sector_id=self.sector.data,
+            lscb_id=self.lscb.data,
             dietary_needs=self.dietary_needs.data or "",
             access_needs=self.access_needs.data or "",
         )
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(Form):
     email = _email("E-mail address you booked with")
 
 
@@ -108,8 +121,11 @@ class OnBehalfForm(BookingForm):
             [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
         )
 
+    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+        self.lscb.choices = choices([(-1, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs])
 
-class OverrideForm(FlaskForm):
+
+class OverrideForm(Form):
     reason = text_field(
         "Why this delegate gets a place ahead of the waiting list",
         250,
@@ -140,7 +156,7 @@ STATUS_LABELS = {
 }
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The delegates list's search, filters, order and page, read from the query string (a
     GET: no CSRF token)."""
 
@@ -158,12 +174,11 @@ class FilterForm(FlaskForm):
         """What to show; an unknown status, sector or order in a hand-edited URL shows
         everyone, in the usual order."""
         status, arrived = STATUS_FILTERS.get(self.status.data or "", (None, None))
-        sector = self.sector.data or ""
         sort = self.sort.data or ""
         return Filters(
             q=(self.q.data or "")[:100],
             status=status,
-            sector_id=int(sector) if re.fullmatch(r"[0-9]{1,9}", sector) else None,
+            sector_id=whole_number(self.sector.data or ""),
             arrived=arrived,
             sort=DelegateSort(sort) if sort in DelegateSort.__members__ else DelegateSort.status,
             descending=self.dir.data == "desc",
@@ -185,5 +200,9 @@ class FilterForm(FlaskForm):
         )
 
 
-class SectorForm(FlaskForm):
+class SectorForm(Form):
     name = text_field("Sector name", 100, required="Enter the sector's name.")
+
+
+class LscbForm(Form):
+    name = text_field("LSCB name", 100, required="Enter the LSCB's name.")

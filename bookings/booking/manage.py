@@ -1,6 +1,6 @@
 """The console's booking pages: an event's delegates, booking by phone, cancelling, the
 waiting-list override, the CSV, print views and check-in on the day (``bp``, for organisers),
-and the sector list (``admin_bp``, for admins only).
+and the sector and LSCB lists (``admin_bp``, for admins only).
 
 Each view parses the request, calls one function of ``bookings.booking.service`` and renders.
 """
@@ -8,6 +8,7 @@ Each view parses the request, calls one function of ``bookings.booking.service``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -23,7 +24,13 @@ from flask import (
 
 from bookings.accounts.models import Role
 from bookings.booking import service
-from bookings.booking.forms import FilterForm, OnBehalfForm, OverrideForm, SectorForm
+from bookings.booking.forms import (
+    FilterForm,
+    LscbForm,
+    OnBehalfForm,
+    OverrideForm,
+    SectorForm,
+)
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db
 from bookings.events.models import Event
@@ -102,6 +109,7 @@ def book(event_id: int):
     event = db.get_or_404(Event, event_id)
     form = OnBehalfForm()
     form.set_sectors(service.active_sectors())
+    form.set_lscbs(service.active_lscbs())
     if form.validate_on_submit():
         try:
             booking = service.book_on_behalf(event.id, form.details())
@@ -190,11 +198,14 @@ def cancel(event_id: int, booking_id: int):
     return redirect(back)
 
 
+# The delegates list's query arguments: its search, filters, order and page.
+LIST_ARGS = ("q", "status", "sector", "sort", "dir", "page")
+
+
 def _list_args() -> dict[str, str]:
-    """The delegates list's search, filters, order and page from the query string."""
-    form = FilterForm(formdata=request.args)
-    page = page_arg()
-    return {**form.args(), **({"page": str(page)} if page > 1 else {})}
+    """The delegates list's arguments from the query string, to lead back to the same page
+    (only as link arguments: the list itself reads them with ``FilterForm``)."""
+    return {name: request.args[name][:100] for name in LIST_ARGS if request.args.get(name)}
 
 
 @bp.route("/delegates/<int:booking_id>/override", methods=["GET", "POST"])
@@ -319,26 +330,71 @@ def undo_attended(event_id: int, booking_id: int):
     return _arrival(event_id, booking_id, arrived=False)
 
 
-# ----------------------------------------------------------------------------- sectors (admins)
+# ------------------------------------------------------------------ sectors and LSCBs (admins)
 
 
-@admin_bp.get("/sectors", endpoint="sectors")
-def sector_list():
-    return _sectors_page(SectorForm())
+@dataclass(frozen=True)
+class _ListPage:
+    """How one reference list appears in the console: its service list, form and endpoints."""
+
+    ref: service.ReferenceList
+    form: type[SectorForm] | type[LscbForm]
+    title: str
+    about: str
+    endpoint: str
+    add_endpoint: str
+    action_endpoint: str
+
+    @property
+    def noun(self) -> str:
+        """The entry's noun at the start of a sentence: "Sector", "LSCB"."""
+        return self.ref.noun[0].upper() + self.ref.noun[1:]
 
 
-def _sectors_page(
-    form: SectorForm,
+SECTOR_PAGE = _ListPage(
+    service.SECTORS,
+    SectorForm,
+    "Sectors",
+    "The booking form offers these in this order. A retired sector is not offered any more but "
+    "stays on old bookings and in the statistics. A sector in use cannot be deleted.",
+    "booking_admin.sectors",
+    "booking_admin.add_sector",
+    "booking_admin.sector_action",
+)
+LSCB_PAGE = _ListPage(
+    service.LSCBS,
+    LscbForm,
+    "LSCBs",
+    "The local safeguarding children boards the booking form offers, in this order. A retired "
+    "LSCB is not offered any more but stays on old bookings and in the statistics. An LSCB in "
+    "use cannot be deleted.",
+    "booking_admin.lscbs",
+    "booking_admin.add_lscb",
+    "booking_admin.lscb_action",
+)
+LIST_ACTIONS = ("rename", "up", "down", "retire", "restore", "delete")
+ASKED_FIRST = ("retire", "delete")
+SAVED = {
+    "retire": "{} retired: the booking form no longer offers it.",
+    "restore": "{} restored: the booking form offers it again.",
+    "delete": "{} deleted.",
+}
+
+
+def _list_page(
+    page: _ListPage,
+    form: SectorForm | LscbForm,
     status: int = 200,
     *,
-    failed: SectorForm | ButtonForm | None = None,
+    failed: SectorForm | LscbForm | ButtonForm | None = None,
     failed_id: int | None = None,
 ):
     """The list; ``failed`` is a row's form that was refused, shown at the top and, for a
     rename, next to that row's name."""
     return render_template(
-        "booking/manage/sectors.html",
-        rows=service.sectors_with_use(),
+        "booking/manage/reference_list.html",
+        page=page,
+        rows=service.entries_with_use(page.ref),
         form=form,
         action_form=ButtonForm(),
         failed=failed,
@@ -346,44 +402,68 @@ def _sectors_page(
     ), status
 
 
-def _to_sectors():
-    return redirect(url_for("booking_admin.sectors"))
-
-
-@admin_bp.post("/sectors/new")
-def add_sector():
-    form = SectorForm()
+def _add_entry(page: _ListPage):
+    form = page.form()
     if form.validate_on_submit():
         try:
-            sector = service.add_sector(form.name.data)
-        except service.SectorError as problem:
+            entry = service.add_entry(page.ref, form.name.data)
+        except service.ReferenceListError as problem:
             form.name.errors.append(str(problem))
         else:
-            flash(f"Sector added: {sector.name}.")
-            return _to_sectors()
-    return _sectors_page(form, form_status(form))
+            flash(f"{page.noun} added: {entry.name}.")
+            return redirect(url_for(page.endpoint))
+    return _list_page(page, form, form_status(form))
 
 
-SECTOR_ACTIONS = ("rename", "up", "down", "retire", "restore", "delete")
-SECTOR_SAVED = {
-    "retire": "Sector retired: the booking form no longer offers it.",
-    "restore": "Sector restored: the booking form offers it again.",
-    "delete": "Sector deleted.",
-}
+def _entry_action(page: _ListPage, entry_id: int, action: str):
+    """A change to one entry (POST); retiring and deleting ask first (GET), other actions
+    have no page to show."""
+    if action not in LIST_ACTIONS:
+        abort(404)
+    if request.method == "GET":
+        if action not in ASKED_FIRST:
+            abort(404)
+        return _confirm_entry(page, entry_id, action)
+    renaming = action == "rename"
+    form = page.form() if renaming else ButtonForm()
+    if renaming:
+        form.name.id = f"name-{entry_id}"
+    if form.validate_on_submit():
+        try:
+            if renaming:
+                service.rename_entry(page.ref, entry_id, form.name.data)
+            elif action in ("up", "down"):
+                service.move_entry(page.ref, entry_id, -1 if action == "up" else 1)
+            elif action in ("retire", "restore"):
+                service.set_entry_retired(page.ref, entry_id, action == "retire")
+            else:
+                service.delete_entry(page.ref, entry_id)
+        except LookupError:
+            abort(404)
+        except service.ReferenceListError as problem:
+            if not renaming:
+                flash(str(problem), "error")
+                return redirect(url_for(page.endpoint))
+            form.name.errors.append(str(problem))
+        else:
+            flash(SAVED.get(action, "{} list saved.").format(page.noun))
+            return redirect(url_for(page.endpoint))
+    return _list_page(
+        page, page.form(formdata=None), form_status(form), failed=form, failed_id=entry_id
+    )
 
 
-@admin_bp.get("/sectors/<int:sector_id>/<any(retire, delete):action>")
-def confirm_sector(sector_id: int, action: str):
-    """Retiring and deleting ask first; the POST to the same address acts."""
-    use = service.sector_use(sector_id)
+def _confirm_entry(page: _ListPage, entry_id: int, action: str):
+    """The question before retiring or deleting an entry; the POST to the same address acts."""
+    use = service.entry_use(page.ref, entry_id)
     if use is None:
         abort(404)
-    sector = use.sector
-    back = url_for("booking_admin.sectors")
-    facts = [("Sector", sector.name), ("Used by", f"{use.used} bookings or recorded figures")]
+    name = use.entry.name
+    back = url_for(page.endpoint)
+    facts = [(page.noun, name), ("Used by", f"{use.used} {use.what}")]
     if action == "retire":
         confirmation = Confirmation(
-            title=f"Retire the sector {sector.name}?",
+            title=f"Retire the {page.ref.noun} {name}?",
             button="Yes, retire it",
             back=back,
             facts=facts,
@@ -392,48 +472,45 @@ def confirm_sector(sector_id: int, action: str):
                 "Bookings that carry it keep it, and it stays in the statistics.",
                 "You can restore it at any time.",
             ],
-            refusal="This sector is already retired." if sector.retired else "",
+            refusal=f"This {page.ref.noun} is already retired." if use.entry.retired else "",
         )
     else:
         confirmation = Confirmation(
-            title=f"Delete the sector {sector.name}?",
+            title=f"Delete the {page.ref.noun} {name}?",
             button="Yes, delete it",
             back=back,
             facts=facts,
-            consequences=["It leaves the sector list for good."],
+            consequences=[f"It leaves the {page.ref.noun} list for good."],
             refusal=use.delete_refusal,
         )
     return confirmation_page(confirmation)
 
 
-@admin_bp.post("/sectors/<int:sector_id>/<action>")
-def sector_action(sector_id: int, action: str):
-    if action not in SECTOR_ACTIONS:
-        abort(404)
-    renaming = action == "rename"
-    form = SectorForm() if renaming else ButtonForm()
-    if renaming:
-        form.name.id = f"name-{sector_id}"
-    if form.validate_on_submit():
-        try:
-            if renaming:
-                service.rename_sector(sector_id, form.name.data)
-            elif action in ("up", "down"):
-                service.move_sector(sector_id, -1 if action == "up" else 1)
-            elif action in ("retire", "restore"):
-                service.set_sector_retired(sector_id, action == "retire")
-            else:
-                service.delete_sector(sector_id)
-        except LookupError:
-            abort(404)
-        except service.SectorError as problem:
-            if not renaming:
-                flash(str(problem), "error")
-                return _to_sectors()
-            form.name.errors.append(str(problem))
-        else:
-            flash(SECTOR_SAVED.get(action, "Sector list saved."))
-            return _to_sectors()
-    return _sectors_page(
-        SectorForm(formdata=None), form_status(form), failed=form, failed_id=sector_id
-    )
+@admin_bp.get("/sectors", endpoint="sectors")
+def sector_list():
+    return _list_page(SECTOR_PAGE, SectorForm())
+
+
+@admin_bp.post("/sectors/new")
+def add_sector():
+    return _add_entry(SECTOR_PAGE)
+
+
+@admin_bp.route("/sectors/<int:entry_id>/<action>", methods=["GET", "POST"])
+def sector_action(entry_id: int, action: str):
+    return _entry_action(SECTOR_PAGE, entry_id, action)
+
+
+@admin_bp.get("/lscbs", endpoint="lscbs")
+def lscb_list():
+    return _list_page(LSCB_PAGE, LscbForm())
+
+
+@admin_bp.post("/lscbs/new")
+def add_lscb():
+    return _add_entry(LSCB_PAGE)
+
+
+@admin_bp.route("/lscbs/<int:entry_id>/<action>", methods=["GET", "POST"])
+def lscb_action(entry_id: int, action: str):
+    return _entry_action(LSCB_PAGE, entry_id, action)

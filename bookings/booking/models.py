@@ -1,4 +1,4 @@
-"""Sectors and delegates' bookings."""
+"""Reference lists (sectors, LSCBs), delegates' bookings and the places held for LSCBs."""
 
 from __future__ import annotations
 
@@ -32,6 +32,36 @@ class Sector(db.Model):
         return (cls.position, cls.name)
 
 
+class LscbKind(enum.StrEnum):
+    """A London board, the "Outside London" entry, or "Not linked to an LSCB"."""
+
+    london = "london"
+    outside = "outside"
+    none = "none"
+
+
+class Lscb(db.Model):
+    """A local safeguarding children board, reference data like sectors: a booking records one,
+    the purge keeps it, the statistics count by it. Retired ones stay on old bookings."""
+
+    __tablename__ = "lscbs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    retired: Mapped[bool] = mapped_column(default=False)
+    kind: Mapped[LscbKind] = mapped_column(
+        string_enum(LscbKind, "lscb_kind"), default=LscbKind.london
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def display_order(cls) -> tuple[InstrumentedAttribute, ...]:
+        return (cls.position, cls.name)
+
+
 class BookingStatus(enum.StrEnum):
     confirmed = "confirmed"
     waitlisted = "waitlisted"
@@ -57,6 +87,7 @@ class Booking(db.Model):
         Index("ix_bookings_event_status_queued", "event_id", "status", "queued_at"),
         # The sector statistics read only this index, never the table (bookings.stats.service).
         Index("ix_bookings_sector_stats", "event_id", "sector_id", "status", "attended_at"),
+        Index("ix_bookings_lscb_stats", "event_id", "lscb_id", "status", "attended_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +100,7 @@ class Booking(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[BookingStatus] = mapped_column(string_enum(BookingStatus, "booking_status"))
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
+    lscb_id: Mapped[int] = mapped_column(ForeignKey("lscbs.id"), index=True)
 
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
@@ -89,6 +121,7 @@ class Booking(db.Model):
 
     event: Mapped[Event] = relationship()
     sector: Mapped[Sector] = relationship()
+    lscb: Mapped[Lscb] = relationship()
 
     @property
     def attended(self) -> bool:

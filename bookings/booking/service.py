@@ -1,5 +1,6 @@
-"""The booking rules: capacity, the waiting list, the manage link, the organisers' changes to
-delegates' bookings, and the sector list. Delegates' pages and the console call these.
+"""The booking rules: capacity, the waiting list, the manage link, the organisers' changes
+to delegates' bookings, and the reference lists (sectors, LSCBs). Delegates' pages and the
+console call these.
 
 One transaction per change: every public function here that changes data runs in
 ``with unit_of_work():`` and never commits or rolls back itself, so the change, its promotions,
@@ -23,17 +24,17 @@ import io
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
 from bookings.accounts import service as accounts
 from bookings.booking import notifications
-from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Sector
+from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Lscb, Sector
 from bookings.booking.tokens import manage_token
 from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
@@ -96,6 +97,7 @@ class DelegateDetails:
     sector_id: int
     dietary_needs: str = ""
     access_needs: str = ""
+    lscb_id: int = field(kw_only=True)
 
 
 class BookingRefused(Exception):
@@ -118,8 +120,9 @@ class NotConfirmed(Exception):
     """Only a delegate with a confirmed place can be checked in."""
 
 
-class SectorError(ValueError):
-    """The change to the sector list is not allowed; the message says why, for the admin."""
+class ReferenceListError(ValueError):
+    """The change to the sector or LSCB list is not allowed; the message says why, for the
+    admin."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,9 @@ def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Pla
     sector = db.session.get(Sector, details.sector_id)
     if sector is None or sector.retired:
         raise BookingRefused("Please choose your sector from the list.")
+    lscb = db.session.get(Lscb, details.lscb_id)
+    if lscb is None or lscb.retired:
+        raise BookingRefused("Please choose your LSCB from the list.")
     key = email_key(details.email)
 
     event = lock_event(event_id)
@@ -347,6 +353,7 @@ def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Pla
     booking = Booking(
         event=event,
         sector=sector,
+        lscb=lscb,
         reference=new_reference(),
         status=BookingStatus.confirmed if state == BookingState.open else BookingStatus.waitlisted,
         name=details.name.strip(),
@@ -887,159 +894,204 @@ def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> lis
         return active
 
 
-# ----------------------------------------------------------------------------- sectors
-# Kept by admins. A sector in use is never deleted, only retired: old bookings and the
-# statistics keep it, the booking form stops offering it.
-
-
-def active_sectors() -> list[Sector]:
-    """The sectors the booking form offers."""
-    return list(
-        db.session.scalars(
-            select(Sector).where(Sector.retired.is_(False)).order_by(*Sector.display_order())
-        )
-    )
-
-
-def all_sectors() -> list[Sector]:
-    """Every sector, retired ones too: old bookings still carry them."""
-    return list(db.session.scalars(select(Sector).order_by(*Sector.display_order())))
-
-
-def sectors_with_use() -> list[tuple[Sector, int]]:
-    """Every sector in order with the number of bookings and recorded figures using it."""
-    bookings = (
-        select(Booking.sector_id, func.count().label("n")).group_by(Booking.sector_id).subquery()
-    )
-    figures = (
-        select(RecordedSectorFigure.sector_id, func.count().label("n"))
-        .group_by(RecordedSectorFigure.sector_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            Sector,
-            func.coalesce(bookings.c.n, 0) + func.coalesce(figures.c.n, 0),
-        )
-        .outerjoin(bookings, bookings.c.sector_id == Sector.id)
-        .outerjoin(figures, figures.c.sector_id == Sector.id)
-        .order_by(*Sector.display_order())
-    )
-    return [(sector, int(used)) for sector, used in rows]
+# ----------------------------------------------------------------------------- reference lists
+# The sector list and the LSCB list, kept by admins by the same rules. An entry in use is never
+# deleted, only retired: old bookings and the statistics keep it, the booking form stops
+# offering it.
 
 
 @dataclass(frozen=True)
-class SectorUse:
-    """One sector, how many bookings and recorded figures use it, and why it cannot be
-    deleted (empty when it can): what its confirmation pages show."""
+class ReferenceList:
+    """One admin-kept list: its model, what the console calls an entry, and the columns whose
+    rows use an entry (so it cannot be deleted)."""
 
-    sector: Sector
+    model: type[Sector] | type[Lscb]
+    noun: str
+    a_noun: str
+    audit_kind: str
+    uses: tuple[InstrumentedAttribute, ...]
+
+
+SECTORS = ReferenceList(
+    Sector, "sector", "a sector", "sector", (Booking.sector_id, RecordedSectorFigure.sector_id)
+)
+LSCBS = ReferenceList(Lscb, "LSCB", "an LSCB", "lscb", (Booking.lscb_id,))
+
+
+def active_entries(ref: ReferenceList) -> list:
+    """The entries the booking form offers."""
+    model = ref.model
+    return list(
+        db.session.scalars(
+            select(model).where(model.retired.is_(False)).order_by(*model.display_order())
+        )
+    )
+
+
+def all_entries(ref: ReferenceList) -> list:
+    """Every entry, retired ones too: old bookings still carry them."""
+    return list(db.session.scalars(select(ref.model).order_by(*ref.model.display_order())))
+
+
+def active_sectors() -> list[Sector]:
+    return active_entries(SECTORS)
+
+
+def all_sectors() -> list[Sector]:
+    return all_entries(SECTORS)
+
+
+def active_lscbs() -> list[Lscb]:
+    return active_entries(LSCBS)
+
+
+def all_lscbs() -> list[Lscb]:
+    return all_entries(LSCBS)
+
+
+def entries_with_use(ref: ReferenceList) -> list[tuple]:
+    """Every entry in order with the number of rows using it, in one query."""
+    model = ref.model
+    used = []
+    query = select(model)
+    for column in ref.uses:
+        counted = select(column.label("entry_id"), func.count().label("n")).group_by(column)
+        counted = counted.subquery()
+        used.append(func.coalesce(counted.c.n, 0))
+        query = query.outerjoin(counted, counted.c.entry_id == model.id)
+    total = used[0]
+    for more in used[1:]:
+        total = total + more
+    rows = db.session.execute(query.add_columns(total).order_by(*model.display_order()))
+    return [(entry, int(n)) for entry, n in rows]
+
+
+def sectors_with_use() -> list[tuple[Sector, int]]:
+    return entries_with_use(SECTORS)
+
+
+@dataclass(frozen=True)
+class EntryUse:
+    """One entry of a reference list, how many rows use it, and why it cannot be deleted
+    (empty when it can): what its console and confirmation pages show."""
+
+    ref: ReferenceList
+    entry: Sector | Lscb
     used: int
+
+    @property
+    def what(self) -> str:
+        """What uses an entry of this list."""
+        return "bookings or recorded figures" if self.ref is SECTORS else "bookings or allocations"
 
     @property
     def delete_refusal(self) -> str:
         if not self.used:
             return ""
         return (
-            f"{self.sector.name} is used by {self.used} bookings or recorded figures, so it "
-            "cannot be deleted. Retire it instead: it stays in the statistics but leaves the form."
+            f"{self.entry.name} is used by {self.used} {self.what}, so it cannot be "
+            "deleted. Retire it instead: it stays in the statistics but leaves the form."
         )
 
 
-def sector_use(sector_id: int) -> SectorUse | None:
-    return next((SectorUse(s, n) for s, n in sectors_with_use() if s.id == sector_id), None)
+def entry_use(ref: ReferenceList, entry_id: int) -> EntryUse | None:
+    return next((EntryUse(ref, e, n) for e, n in entries_with_use(ref) if e.id == entry_id), None)
 
 
-def _name_free(name: str, exclude_id: int | None = None) -> None:
-    query = select(Sector.id).where(func.lower(Sector.name) == name.lower())
+def _name_free(ref: ReferenceList, name: str, exclude_id: int | None = None) -> None:
+    query = select(ref.model.id).where(func.lower(ref.model.name) == name.lower())
     if exclude_id is not None:
-        query = query.where(Sector.id != exclude_id)
+        query = query.where(ref.model.id != exclude_id)
     if db.session.scalar(query) is not None:
-        raise SectorError(f"There is already a sector called {name}.")
+        raise ReferenceListError(f"There is already {ref.a_noun} called {name}.")
 
 
-def _clean(name: str) -> str:
+def _clean(ref: ReferenceList, name: str) -> str:
     name = " ".join(name.split())
     if not name:
-        raise SectorError("Enter the sector's name.")
+        raise ReferenceListError(f"Enter the {ref.noun}'s name.")
     return name
 
 
-def _sector(sector_id: int) -> Sector:
-    sector = db.session.get(Sector, sector_id)
-    if sector is None:
-        raise LookupError(sector_id)
-    return sector
+def _entry(ref: ReferenceList, entry_id: int):
+    entry = db.session.get(ref.model, entry_id)
+    if entry is None:
+        raise LookupError(entry_id)
+    return entry
 
 
-def add_sector(name: str) -> Sector:
+def add_entry(ref: ReferenceList, name: str):
     with unit_of_work():
-        name = _clean(name)
-        _name_free(name)
-        last = db.session.scalar(select(func.max(Sector.position))) or 0
-        sector = Sector(name=name, position=last + 1)
-        db.session.add(sector)
+        name = _clean(ref, name)
+        _name_free(ref, name)
+        last = db.session.scalar(select(func.max(ref.model.position))) or 0
+        entry = ref.model(name=name, position=last + 1)
+        db.session.add(entry)
         db.session.flush()
-        accounts.audit("sector.create", "sector", sector.id, f"Added sector {name}")
-        return sector
-
-
-def rename_sector(sector_id: int, name: str) -> Sector:
-    with unit_of_work():
-        sector = _sector(sector_id)
-        name = _clean(name)
-        _name_free(name, exclude_id=sector.id)
         accounts.audit(
-            "sector.rename",
-            "sector",
-            sector.id,
-            f"Renamed sector {sector.name} to {name}",
-            {"name": [sector.name, name]},
+            f"{ref.audit_kind}.create", ref.audit_kind, entry.id, f"Added {ref.noun} {name}"
         )
-        sector.name = name
-        return sector
+        return entry
 
 
-def set_sector_retired(sector_id: int, retired: bool) -> Sector:
+def rename_entry(ref: ReferenceList, entry_id: int, name: str):
     with unit_of_work():
-        sector = _sector(sector_id)
-        if sector.retired != retired:
-            sector.retired = retired
+        entry = _entry(ref, entry_id)
+        name = _clean(ref, name)
+        _name_free(ref, name, exclude_id=entry.id)
+        accounts.audit(
+            f"{ref.audit_kind}.rename",
+            ref.audit_kind,
+            entry.id,
+            f"Renamed {ref.noun} {entry.name} to {name}",
+            {"name": [entry.name, name]},
+        )
+        entry.name = name
+        return entry
+
+
+def set_entry_retired(ref: ReferenceList, entry_id: int, retired: bool):
+    with unit_of_work():
+        entry = _entry(ref, entry_id)
+        if entry.retired != retired:
+            entry.retired = retired
             accounts.audit(
-                "sector.retire" if retired else "sector.restore",
-                "sector",
-                sector.id,
-                f"{'Retired' if retired else 'Restored'} sector {sector.name}",
+                f"{ref.audit_kind}.{'retire' if retired else 'restore'}",
+                ref.audit_kind,
+                entry.id,
+                f"{'Retired' if retired else 'Restored'} {ref.noun} {entry.name}",
                 {"retired": [str(not retired), str(retired)]},
             )
-        return sector
+        return entry
 
 
-def move_sector(sector_id: int, step: int) -> None:
+def move_entry(ref: ReferenceList, entry_id: int, step: int) -> None:
     """Swap with the neighbour above (-1) or below (+1), renumbering the list 1..n."""
     with unit_of_work():
-        ordered = all_sectors()
-        index = next((i for i, s in enumerate(ordered) if s.id == sector_id), None)
+        ordered = all_entries(ref)
+        index = next((i for i, e in enumerate(ordered) if e.id == entry_id), None)
         if index is None:
-            raise LookupError(sector_id)
+            raise LookupError(entry_id)
         other = index + step
         if 0 <= other < len(ordered):
             ordered[index], ordered[other] = ordered[other], ordered[index]
-            for position, sector in enumerate(ordered, start=1):
-                sector.position = position
+            for position, entry in enumerate(ordered, start=1):
+                entry.position = position
             accounts.audit(
-                "sector.move",
-                "sector",
-                sector_id,
-                f"Moved sector {ordered[other].name} {'up' if step < 0 else 'down'}",
+                f"{ref.audit_kind}.move",
+                ref.audit_kind,
+                entry_id,
+                f"Moved {ref.noun} {ordered[other].name} {'up' if step < 0 else 'down'}",
             )
 
 
-def delete_sector(sector_id: int) -> None:
+def delete_entry(ref: ReferenceList, entry_id: int) -> None:
     with unit_of_work():
-        sector = _sector(sector_id)
-        refusal = sector_use(sector.id).delete_refusal
+        entry = _entry(ref, entry_id)
+        refusal = entry_use(ref, entry.id).delete_refusal
         if refusal:
-            raise SectorError(refusal)
-        accounts.audit("sector.delete", "sector", sector.id, f"Deleted sector {sector.name}")
-        db.session.delete(sector)
+            raise ReferenceListError(refusal)
+        accounts.audit(
+            f"{ref.audit_kind}.delete", ref.audit_kind, entry.id, f"Deleted {ref.noun} {entry.name}"
+        )
+        db.session.delete(entry)

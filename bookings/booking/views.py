@@ -24,6 +24,7 @@ def book(slug: str):
         abort(404)
     form = BookingForm()
     form.set_sectors(service.active_sectors())
+    form.set_lscbs(service.active_lscbs())
     if not form.validate_on_submit():
         return _event_page(slug, form), 422
     try:

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bookings.booking.models import Booking, BookingStatus, Sector
-from bookings.booking.service import active_sectors, new_reference
+from bookings.booking.models import Booking, BookingStatus, Lscb, LscbKind, Sector
+from bookings.booking.service import active_lscbs, active_sectors, new_reference
 from bookings.db import db, utcnow
 from bookings.demo import data
 from bookings.events.models import Event, EventKind, EventStatus, Venue
@@ -57,9 +57,10 @@ def load_demo_statistics() -> dict[str, int]:
         )
     )
     start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
+    lscbs = _lscbs()
     rows: list[dict] = []
     for event in events:
-        rows += _demo_rows(event, sectors, weights, start + len(rows))
+        rows += _demo_rows(event, sectors, weights, start + len(rows), lscbs)
     if rows:
         db.session.execute(insert(Booking), rows)
     db.session.commit()
@@ -81,6 +82,19 @@ def _sectors() -> list[Sector]:
     db.session.add_all(sectors)
     db.session.flush()
     return sectors
+
+
+def _lscbs() -> list[Lscb]:
+    lscbs = active_lscbs()
+    if lscbs:
+        return lscbs
+    lscbs = [
+        Lscb(name=spec["name"], kind=LscbKind(spec["kind"]), position=i)
+        for i, spec in enumerate(data()["lscbs"], 1)
+    ]
+    db.session.add_all(lscbs)
+    db.session.flush()
+    return lscbs
 
 
 def _sector_for(names: list[str], sectors: list[Sector]) -> Sector:
@@ -145,7 +159,9 @@ def _record_2005(sectors: list[Sector]) -> int:
 # --------------------------------------------------------------------------- made-up delegates
 
 
-def _demo_rows(event: Event, sectors: list[Sector], weights: list[int], start: int) -> list[dict]:
+def _demo_rows(
+    event: Event, sectors: list[Sector], weights: list[int], start: int, lscbs: list[Lscb]
+) -> list[dict]:
     """Made-up delegates for one past event: most events fill three-quarters or more of their
     places; about one in three (with a fixed number of places) filled up, and a few delegates
     joined its waiting list and never got a place.
@@ -182,6 +198,8 @@ def _demo_rows(event: Event, sectors: list[Sector], weights: list[int], start: i
                 "token_hash": hashlib.sha256(salt.encode()).hexdigest(),
                 "status": status,
                 "sector_id": sector.id,
+                # Spread over the LSCBs in turn, leaving the random draws as they were.
+                "lscb_id": lscbs[n % len(lscbs)].id,
                 "name": f"Demo delegate {n}",
                 "email": f"demo-{n}@example.org",
                 "email_key": f"demo-{n}@example.org",

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bookings.accounts.models import OrganiserUser, Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
-from bookings.booking.models import Booking, Sector
+from bookings.booking.models import Booking, Lscb, LscbKind, Sector
 from bookings.db import db, utcnow
 from bookings.demo import data
 from bookings.demo.delegates import load_demo_statistics
@@ -69,7 +69,7 @@ EVENTS = _events()
 def database_is_empty() -> bool:
     """No events, venues, networks, meetings, bookings or organiser accounts.
 
-    Sectors are reference data and do not count: the demo adds only the ones missing.
+    Sectors and LSCBs are reference data and do not count: the demo adds only the ones missing.
     """
     content = (Event, Venue, Network, Meeting, Booking, OrganiserUser)
     return all(db.session.scalar(select(model.id).limit(1)) is None for model in content)
@@ -108,7 +108,8 @@ def load(today: date | None = None) -> dict[str, int]:
         ]
 
     sectors = _missing_sectors()
-    db.session.add_all([organiser, *venues.values(), *networks.values(), *events, *sectors])
+    lscbs = _missing_lscbs()
+    db.session.add_all([organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs])
     db.session.commit()
     return load_demo_statistics() | {
         # Counted afterwards: the statistics add the 2005 conference that holds its figures.
@@ -119,6 +120,7 @@ def load(today: date | None = None) -> dict[str, int]:
         "networks and sub-groups": len(networks),
         "meetings": sum(len(network.meetings) for network in networks.values()),
         "sectors": len(sectors),
+        "LSCBs": len(lscbs),
         f"organiser account ({organiser.email})": 1,
     }
 
@@ -184,6 +186,16 @@ def _missing_sectors() -> list[Sector]:
         Sector(name=name, position=position)
         for position, name in enumerate(SECTORS, start=1)
         if name not in existing
+    ]
+
+
+def _missing_lscbs() -> list[Lscb]:
+    """The data file's LSCBs that the database (seeded by its migration) does not have yet."""
+    existing = set(db.session.scalars(select(Lscb.name)))
+    return [
+        Lscb(name=spec["name"], kind=LscbKind(spec["kind"]), position=position)
+        for position, spec in enumerate(data()["lscbs"], start=1)
+        if spec["name"] not in existing
     ]
 
 

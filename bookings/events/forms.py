@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,7 +23,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from bookings.events.models import Event, EventKind, ProgrammeSlot, SlotKind
 from bookings.london import NonexistentLocalTime, london_datetime, to_london
-from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, blank, choices, text_field
+from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, Form, blank, choices, text_field
 
 
 def london_instant(field, day: date | None, at: time | None) -> datetime | None:
@@ -47,7 +46,7 @@ def _local_instant(field: DateTimeLocalField) -> datetime | None:
     return london_instant(field, field.data.date(), field.data.time())
 
 
-class EventForm(EditsSavedRecord, FlaskForm):
+class EventForm(EditsSavedRecord, Form):
     title = text_field("Title", 200, required="Enter the event's title.")
     slug = StringField(
         "Web address name",
@@ -147,7 +146,7 @@ class EventForm(EditsSavedRecord, FlaskForm):
         return not any(field.errors for field in self)
 
 
-class CapacityForm(FlaskForm):
+class CapacityForm(Form):
     capacity = IntegerField(
         "Places",
         validators=[
@@ -157,7 +156,7 @@ class CapacityForm(FlaskForm):
     )
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(Form):
     reason = TextAreaField(
         "Message to the delegates",
         validators=[
@@ -171,7 +170,7 @@ class CancelEventForm(FlaskForm):
     )
 
 
-class DuplicateForm(FlaskForm):
+class DuplicateForm(Form):
     title = text_field("Title of the new event", 200, required="Enter the new event's title.")
     weeks = IntegerField(
         "Move the dates by (weeks)",
@@ -183,7 +182,7 @@ class DuplicateForm(FlaskForm):
     )
 
 
-class SlotForm(EditsSavedRecord, FlaskForm):
+class SlotForm(EditsSavedRecord, Form):
     day = DateField("Date", validators=[InputRequired(message="Enter the date.")])
     start_time = TimeField("Starts at", validators=[InputRequired(message="Enter the start time.")])
     end_time = TimeField("Ends at", validators=[Optional()])
@@ -252,7 +251,7 @@ AUDIENCES = [
 ]
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     audience = RadioField("Send to", choices=choices(AUDIENCES), default="confirmed")
     subject = text_field("Subject", 150, required="Enter a subject.")
     body = TextAreaField(

@@ -37,6 +37,7 @@ def show(slug: str):
         abort(404)
     form = BookingForm()
     form.set_sectors(booking_service.active_sectors())
+    form.set_lscbs(booking_service.active_lscbs())
     return render_template("events/show.html", **page._asdict(), form=form)
 
 

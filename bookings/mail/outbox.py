@@ -23,7 +23,7 @@ from flask import current_app, g, has_request_context, request
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, object_session
 
-from bookings.db import db
+from bookings.db import db, require_unit_of_work
 from bookings.mail.messages import Rendered
 from bookings.mail.models import OutboxMessage
 
@@ -58,8 +58,9 @@ def queue(
     booking_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> OutboxMessage:
-    """Add a message to the caller's transaction; the caller's commit makes it part of the
-    change it reports. Nothing is rendered or sent here."""
+    """Add a message to the caller's unit of work, so it is committed with the change it
+    reports (invariant 3). Nothing is rendered or sent here."""
+    require_unit_of_work("an outbox message")
     message = OutboxMessage(
         kind=kind,
         booking_id=booking_id,

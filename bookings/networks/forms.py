@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
@@ -19,7 +18,7 @@ from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regex
 from bookings.london import to_london
 from bookings.networks.models import Meeting, MeetingStatus
 from bookings.networks.service import NETWORK_FIELDS, MeetingData
-from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, choices, text_field
+from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, Form, choices, text_field
 
 STATUS_CHOICES = [
     (MeetingStatus.confirmed.value, "Confirmed"),
@@ -29,7 +28,7 @@ STATUS_CHOICES = [
 ]
 
 
-class NetworkForm(EditsSavedRecord, FlaskForm):
+class NetworkForm(EditsSavedRecord, Form):
     name = text_field("Name", 200, required="Enter the network's name.")
     slug = StringField(
         "Web address name",
@@ -66,7 +65,7 @@ class NetworkForm(EditsSavedRecord, FlaskForm):
         return {name: (getattr(self, name).data or "") for name in NETWORK_FIELDS}
 
 
-class MeetingForm(EditsSavedRecord, FlaskForm):
+class MeetingForm(EditsSavedRecord, Form):
     day = DateField("Date", validators=[Optional()])
     start_time = TimeField("Starts at", validators=[Optional()])
     end_time = TimeField("Ends at", validators=[Optional()])
@@ -92,7 +91,7 @@ class MeetingForm(EditsSavedRecord, FlaskForm):
         )
 
 
-class PasteMeetingsForm(FlaskForm):
+class PasteMeetingsForm(Form):
     lines = TextAreaField(
         "Meeting dates, one a line",
         validators=[

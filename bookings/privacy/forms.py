@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField
 from wtforms.validators import DataRequired, InputRequired
 
+from bookings.web.forms import Form
 
-class PurgeForm(FlaskForm):
+
+class PurgeForm(Form):
     before = DateField(
         "Purge bookings of events that ended before",
         validators=[InputRequired(message="Enter a date.")],

@@ -3,7 +3,7 @@ would do for a date, and runs it once the admin confirms."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
@@ -14,6 +14,7 @@ from bookings.privacy import service
 from bookings.privacy.forms import PurgeForm
 from bookings.web.console import guard
 from bookings.web.forms import form_status
+from bookings.web.input import query_date
 
 bp = Blueprint("privacy_manage", __name__, url_prefix="/manage/stats")
 guard(bp, Role.admin)
@@ -22,18 +23,11 @@ guard(bp, Role.admin)
 DEFAULT_AGE = timedelta(days=365)
 
 
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.route("/privacy", methods=["GET", "POST"])
 def purge():
     form = PurgeForm()
     if request.method == "GET":
-        form.before.data = _date_arg("before") or london_date(utcnow()) - DEFAULT_AGE
+        form.before.data = query_date("before") or london_date(utcnow()) - DEFAULT_AGE
     if form.validate_on_submit():
         result = service.purge(form.before.data)
         flash(

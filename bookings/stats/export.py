@@ -145,3 +145,12 @@ def breakdown_csv(breakdown: EventBreakdown) -> str:
         lines.append(["Not given", row.not_given_count, row.not_given])
         lines.append(["Total", row.total, ""])
     return _csv(lines)
+
+
+def lscb_csv(breakdown: EventBreakdown) -> str:
+    """An event's bookings by LSCB and what became of them (numbers only)."""
+    lines: list[list[Any]] = [["LSCB", *MEASURES.values()]]
+    for lscb, counts in zip(breakdown.lscbs, breakdown.lscb_counts, strict=True):
+        lines.append([lscb.name, *(counts.get(measure) for measure in MEASURES)])
+    lines.append(["Total", *(breakdown.totals.get(measure) for measure in MEASURES)])
+    return _csv(lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DecimalField,
@@ -27,9 +26,10 @@ from bookings.booking.models import Sector
 from bookings.events.models import EventKind
 from bookings.stats.models import FigureBasis
 from bookings.stats.service import MEASURES, board_year_label
+from bookings.web.forms import Form
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """A GET form: its values live in the address, so a filtered page can be bookmarked."""
 
     class Meta:
@@ -75,7 +75,7 @@ class FilterForm(FlaskForm):
             raise ValidationError("The end date must be on or after the start date.")
 
 
-class RecordedFiguresBase(FlaskForm):
+class RecordedFiguresBase(Form):
     basis = RadioField(
         "The figures are",
         choices=[

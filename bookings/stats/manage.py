@@ -112,6 +112,17 @@ def event_download(event_id: int, fmt: str):
     )
 
 
+@bp.get("/events/<int:event_id>/lscbs.csv")
+def event_lscbs_csv(event_id: int):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    response = Response(export.lscb_csv(breakdown), mimetype="text/csv")
+    name = f"attendance-by-lscb-{breakdown.event.slug}.csv"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @bp.route("/events/<int:event_id>/recorded", methods=["GET", "POST"])
 def recorded(event_id: int):
     breakdown = service.event_breakdown(event_id)

@@ -14,10 +14,10 @@ from datetime import date, datetime
 from functools import cached_property
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.sql import Select
 
-from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.booking.models import Booking, BookingStatus, Lscb, Sector
 from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event, EventKind, EventStatus
 from bookings.london import format_short_date, london_date, london_day_bounds
@@ -186,24 +186,28 @@ def filter_choices() -> tuple[list[str], list[tuple[int, str]], list[int]]:
 # ----------------------------------------------------------------------------- queries
 
 
-def _counts_by_event(event_ids: Select, ended: set[int]) -> dict[int, dict[int, Counts]]:
-    """{event id: {sector id: Counts}} in one GROUP BY over the events the subquery selects.
+def _counts_by_event(
+    event_ids: Select, ended: set[int], by: InstrumentedAttribute = Booking.sector_id
+) -> dict[int, dict[int, Counts]]:
+    """{event id: {sector id: Counts}} in one GROUP BY over the events the subquery selects;
+    ``by=Booking.lscb_id`` counts by LSCB instead.
 
-    The query reads only the covering index ``ix_bookings_sector_stats``; no-shows (confirmed,
-    not attended, event over) follow from the counts and the set of events that have ended.
+    The query reads only the covering index ``ix_bookings_sector_stats`` (or
+    ``ix_bookings_lscb_stats``); no-shows (confirmed, not attended, event over) follow from the
+    counts and the set of events that have ended.
     """
     confirmed = Booking.status == BookingStatus.confirmed
     rows = db.session.execute(
         select(
             Booking.event_id,
-            Booking.sector_id,
+            by,
             func.count(case((confirmed, 1))),
             func.count(case((and_(confirmed, Booking.attended_at.is_not(None)), 1))),
             func.count(case((Booking.status == BookingStatus.cancelled, 1))),
             func.count(case((Booking.status == BookingStatus.waitlisted, 1))),
         )
         .where(Booking.event_id.in_(event_ids))
-        .group_by(Booking.event_id, Booking.sector_id)
+        .group_by(Booking.event_id, by)
     )
     result: dict[int, dict[int, Counts]] = {}
     for event_id, sector_id, booked, attended, cancelled, waitlisted in rows:
@@ -655,6 +659,9 @@ class EventBreakdown:
     percents: dict[str, list[int]]
     recorded: Row | None
     figures: RecordedFigures | None
+    # Attendance by LSCB: the LSCBs with any booking, in the list's order.
+    lscbs: list[Lscb] = field(default_factory=list)
+    lscb_counts: list[Counts] = field(default_factory=list)
 
     @property
     def not_represented(self) -> list[Sector]:
@@ -687,8 +694,13 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
     if event is None:
         return None
     ids = select(Event.id).where(Event.id == event_id)
-    by_sector = _counts_by_event(ids, {event_id} if event.ends_at <= now else set()).get(
-        event_id, {}
+    ended = {event_id} if event.ends_at <= now else set()
+    by_sector = _counts_by_event(ids, ended).get(event_id, {})
+    by_lscb = _counts_by_event(ids, ended, Booking.lscb_id).get(event_id, {})
+    lscbs = list(
+        db.session.scalars(
+            select(Lscb).where(Lscb.id.in_(list(by_lscb))).order_by(*Lscb.display_order())
+        )
     )
     figures = _recorded_for(ids).get(event_id)
     used = set(by_sector) | ({line.sector_id for line in figures.lines} if figures else set())
@@ -701,7 +713,17 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         if figures
         else None
     )
-    return EventBreakdown(event, sectors, counts, totals, percents, recorded, figures)
+    return EventBreakdown(
+        event,
+        sectors,
+        counts,
+        totals,
+        percents,
+        recorded,
+        figures,
+        lscbs,
+        [by_lscb[lscb.id] for lscb in lscbs],
+    )
 
 
 # ----------------------------------------------------------------------------- recorded figures

@@ -1,7 +1,8 @@
 """Shared web pieces: template filters, error pages, request-log redaction.
 
-The other modules here are the form helpers (``forms``) and the console guard (``console``)
-that every feature's pages use; the features' blueprints are registered by ``create_app``.
+The other modules here are the form helpers (``forms``), the console guard (``console``) and
+the edge checks of paths, query strings and numbers (``input``) that every feature's pages
+use; the features' blueprints are registered by ``create_app``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from markupsafe import Markup
 
 from bookings import london
 from bookings.db import db
+from bookings.web import input as edge
 
 MANAGE_LINK = re.compile(r"/bookings/[A-Za-z0-9_-]{20,}")
 # The servers' request logs: the dev server's (make run) and gunicorn's, when switched on.
@@ -37,6 +39,7 @@ def paragraphs(text: str) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    edge.init_app(app)
     for name in ACCESS_LOGGERS:
         access_log = logging.getLogger(name)
         if not any(isinstance(f, RedactManageLinks) for f in access_log.filters):

@@ -4,7 +4,6 @@ every destructive action shows before it acts."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,10 @@ from flask_login import current_user
 from bookings.accounts.models import Role
 from bookings.extensions import login_manager
 from bookings.web.forms import ButtonForm
+from bookings.web.input import whole_number
+
+# The highest page number a list link may ask for; the offset stays far inside any integer.
+PAGE_MAX = 99_999
 
 # An admin may do everything an organiser may; an organiser may not manage accounts or sectors.
 RANKS = {Role.organiser: 1, Role.admin: 2}
@@ -39,10 +42,12 @@ def guard(bp: Blueprint, role: Role = Role.organiser) -> None:
 
 def page_arg(values: Mapping[str, str] | None = None, name: str = "page") -> int:
     """``page`` of the query string (or of ``values``, e.g. a form) as a page number from 1 to
-    99,999 in ASCII digits; anything else is page 1 (a page past the end shows the last one:
+    ``PAGE_MAX``; anything else is page 1 (a page past the end shows the last one:
     ``bookings.db.paged``)."""
-    value = (request.args if values is None else values).get(name, "")
-    return int(value) if re.fullmatch(r"[1-9][0-9]{0,4}", value) else 1
+    number = whole_number(
+        (request.args if values is None else values).get(name, ""), maximum=PAGE_MAX
+    )
+    return number or 1
 
 
 @dataclass(frozen=True)
