@@ -130,3 +130,18 @@ def test_deleting_recorded_figures_asks_first(client, login, make):
     assert db.session.scalar(select(func.count(RecordedFigures.id))) == 0
     nothing = client.get(url).text
     assert "No figures are recorded for this event." in nothing and "Yes, delete" not in nothing
+
+
+def test_retiring_and_deleting_an_lscb_ask_first(client, login, make):
+    login(role=Role.admin)
+    spare = make.lscb("City of London")
+    retire = f"/manage/admin/lscbs/{spare.id}/retire"
+    _no_one_click_form(client.get("/manage/admin/lscbs").text, retire)
+    _asks(client, retire, "Retire the LSCB City of London?", "0 bookings or allocations")
+    db.session.refresh(spare)
+    assert not spare.retired
+    assert "LSCB retired" in client.post(retire, follow_redirects=True).text
+    db.session.refresh(spare)
+    assert spare.retired
+    delete = f"/manage/admin/lscbs/{spare.id}/delete"
+    _asks(client, delete, "Delete the LSCB City of London?", "It leaves the LSCB list for good.")
