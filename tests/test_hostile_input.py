@@ -49,6 +49,7 @@ from bookings.stats.models import RecordedFigures
 from bookings.web import forms as web_forms
 from bookings.web.forms import NUMBER_MESSAGE, NUMBER_RANGE_MESSAGE
 from bookings.web.input import CONTROL_MESSAGE, DATE_RANGE_MESSAGE, ID_MAX, LINE_BREAK_MESSAGE
+from tests.conftest import default_lscb, form_lscb
 
 # What the edge refuses everywhere; CR and LF are refused outside textareas.
 REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -64,6 +65,7 @@ def booking_data(sector, **kw) -> dict[str, str]:
         "organisation": "Greenwich PCT",
         "job_title": "Named nurse",
         "sector": str(sector.id),
+        "lscb": form_lscb(),
         "privacy": "y",
         **kw,
     }
@@ -154,7 +156,7 @@ def test_a_sector_filter_it_cannot_read_shows_every_delegate(client, login, make
         booking_service.book(
             seminar.id,
             booking_service.DelegateDetails(
-                name, f"{name[:2]}@example.org", "Org", "Job", sector.id
+                name, f"{name[:2]}@example.org", "Org", "Job", sector.id, lscb_id=default_lscb().id
             ),
         )
     base = f"/manage/events/{seminar.id}/delegates"
@@ -420,14 +422,16 @@ def build_world(make, login) -> World:
     db.session.commit()
     confirmed = booking_service.book(
         seminar.id,
-        booking_service.DelegateDetails("Ann Ash", "ann@example.org", "NHS", "Nurse", health.id),
+        booking_service.DelegateDetails(
+            "Ann Ash", "ann@example.org", "NHS", "Nurse", health.id, lscb_id=default_lscb().id
+        ),
     )
     full = make.event(slug="corpus-full", capacity=1)
     for name in ("Bo Birch", "Cy Cedar"):
         waiting = booking_service.book(
             full.id,
             booking_service.DelegateDetails(
-                name, f"{name[:2]}@example.org", "Met", "PC", health.id
+                name, f"{name[:2]}@example.org", "Met", "PC", health.id, lscb_id=default_lscb().id
             ),
         )
     assert waiting.booking.status == BookingStatus.waitlisted
@@ -439,6 +443,7 @@ def build_world(make, login) -> World:
             "network_id": network.id,
             "meeting_id": meeting.id,
             "sector_id": health.id,
+            "entry_id": default_lscb().id,
             "user_id": other.id,
             "slug": seminar.slug,
             "token": confirmed.token,

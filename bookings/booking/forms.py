@@ -164,5 +164,5 @@ class SectorForm(Form):
     name = text_field("Sector name", 100, required="Enter the sector's name.")
 
 
-class LscbForm(FlaskForm):
+class LscbForm(Form):
     name = text_field("LSCB name", 100, required="Enter the LSCB's name.")
