@@ -11,6 +11,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from bookings.booking import service as booking_service
+from bookings.booking.notifications import manage_url
 from bookings.db import db, utcnow
 from bookings.events import service as events_service
 from bookings.mail.outbox import render
@@ -142,7 +143,11 @@ def test_the_check_page_shows_the_count_and_the_email_and_queues_nothing(client,
     assert sent.status_code == 302
     first = _messages()[0]
     assert first.recipient == "delegate1@example.org"
-    assert str(escape(render(first).body_text)) in page.text
+    # ... except the delegate's manage link, a key to their booking, shown as a placeholder.
+    link = manage_url(db.session.get(Booking, first.booking_id))
+    assert link in render(first).body_text and link not in page.text
+    shown = render(first).body_text.replace(link, "[their private booking link]")
+    assert str(escape(shown)) in page.text
     # Browsers send CRLF: the blank line still makes two paragraphs.
     assert render(first).body_html.count('<p style="margin:0 0 16px 0;white-space:pre-line;">') == 2
 

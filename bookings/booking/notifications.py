@@ -16,7 +16,7 @@ themselves; the wording says so instead of promising that the calendar changes b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,9 @@ from bookings.feeds import service as feeds
 from bookings.london import format_date, format_datetime, format_time_range
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
+
+# What a preview shows instead of a delegate's manage link, which is a key to their booking.
+LINK_PLACEHOLDER = "[their private booking link]"
 
 
 def manage_url(booking: Booking) -> str:
@@ -102,12 +105,19 @@ def organisers_message_test(event: Event, recipient: str, subject: str, body: st
 
 
 def organisers_message_preview(booking: Booking, subject: str, body: str) -> mail.Rendered:
-    """The e-mail ``booking``'s delegate would get, by the renderer the sender uses; the
-    message row it reads is never added to the outbox."""
+    """The e-mail ``booking``'s delegate would get, by the renderer the sender uses, with
+    their manage link (a key to their booking) shown as a placeholder; the message row it
+    reads is never added to the outbox."""
     unsaved = OutboxMessage(
         kind="organisers_message", booking_id=booking.id, data={"subject": subject, "body": body}
     )
-    return _organisers_message(unsaved, db.session)
+    rendered = _organisers_message(unsaved, db.session)
+    link = manage_url(booking)
+    return replace(
+        rendered,
+        body_text=rendered.body_text.replace(link, LINK_PLACEHOLDER),
+        body_html=rendered.body_html.replace(link, LINK_PLACEHOLDER),
+    )
 
 
 # ----------------------------------------------------------------------------- rendering
