@@ -62,13 +62,13 @@ def reset_password():
     try:
         user = service.account_for_reset(token)
     except service.ResetLinkInvalid:
-        return render_template("accounts/reset_invalid.html"), 410
+        return _dead_link()
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
             service.reset_password(token, form.password.data)
         except service.ResetLinkInvalid:
-            return render_template("accounts/reset_invalid.html"), 410
+            return _dead_link()
         except service.AccountError as problem:
             form.password.errors.append(str(problem))
         else:
@@ -81,6 +81,11 @@ def reset_password():
         token=token,
         min_password_length=service.MIN_PASSWORD_LENGTH,
     ), form_status(form)
+
+
+def _dead_link():
+    """An explanation and the way to a new link: a page like any other (200), not an error."""
+    return render_template("accounts/reset_invalid.html")
 
 
 @bp.after_request
