@@ -15,11 +15,9 @@ reference.
 
 from __future__ import annotations
 
-import csv
 import enum
 import hashlib
 import hmac
-import io
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -38,7 +36,7 @@ from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
 from bookings.stats.models import RecordedSectorFigure
-from bookings.web.downloads import spreadsheet_cell
+from bookings.web.downloads import spreadsheet_csv
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 REFERENCE_LENGTH = 8
@@ -548,37 +546,28 @@ CSV_COLUMNS = (
 
 
 def csv_export(event_id: int, filters: Filters = Filters()) -> str:
-    """UTF-8 text with a byte-order mark, so Excel reads accents and the ½ right."""
+    """The delegate list as a spreadsheet (``spreadsheet_csv``: byte-order mark, safe cells)."""
     positions = waiting_positions(event_id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for b in delegates(event_id, filters):
-        writer.writerow(
-            [
-                b.reference,
-                b.status.value,
-                positions.get(b.id, ""),
-                *(
-                    spreadsheet_cell(text)
-                    for text in (
-                        b.name,
-                        b.email,
-                        b.organisation,
-                        b.job_title,
-                        b.sector.name,
-                        b.dietary_needs,
-                        b.access_needs,
-                    )
-                ),
-                format_stamp(b.created_at),
-                format_stamp(b.confirmed_at),
-                format_stamp(b.cancelled_at),
-                format_stamp(b.attended_at),
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            b.reference,
+            b.status.value,
+            positions.get(b.id, ""),
+            b.name,
+            b.email,
+            b.organisation,
+            b.job_title,
+            b.sector.name,
+            b.dietary_needs,
+            b.access_needs,
+            format_stamp(b.created_at),
+            format_stamp(b.confirmed_at),
+            format_stamp(b.cancelled_at),
+            format_stamp(b.attended_at),
+        ]
+        for b in delegates(event_id, filters)
+    ]
+    return spreadsheet_csv([CSV_COLUMNS, *rows])
 
 
 # --------------------------------------------------------------------------- the console's changes
