@@ -321,7 +321,10 @@ def _upcoming_row(
     for the rest (bookings, cancellations, the waiting list), saying so."""
     if measure in COUNTED_ON_THE_DAY:
         return not_held_row(label, len(sectors), **extra)
-    row = counted_row(label, sectors, by_sector, measure, **extra)
+    return _so_far(counted_row(label, sectors, by_sector, measure, **extra), measure)
+
+
+def _so_far(row: Row, measure: str) -> Row:
     return replace(row, basis=f"{MEASURES[measure]} so far; {NOT_HELD.lower()}", not_held=True)
 
 
@@ -393,7 +396,7 @@ def _summed_row(label: str, rows: Iterable[Row], width: int, measure: str) -> Ro
         return summed
     if measure in COUNTED_ON_THE_DAY:
         return not_held_row(label, width)
-    return replace(summed, basis=f"{MEASURES[measure]} so far; {NOT_HELD.lower()}", not_held=True)
+    return _so_far(summed, measure)
 
 
 def events_table(filters: Filters, now: datetime | None = None) -> Table:
