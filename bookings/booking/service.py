@@ -16,11 +16,9 @@ reference.
 
 from __future__ import annotations
 
-import csv
 import enum
 import hashlib
 import hmac
-import io
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -40,7 +38,7 @@ from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
 from bookings.mail.service import Rendered
 from bookings.stats.models import RecordedSectorFigure
-from bookings.web.downloads import spreadsheet_cell
+from bookings.web.downloads import spreadsheet_csv
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 REFERENCE_LENGTH = 8
@@ -556,37 +554,28 @@ CSV_COLUMNS = (
 
 
 def csv_export(event_id: int, filters: Filters = Filters()) -> str:
-    """UTF-8 text with a byte-order mark, so Excel reads accents and the ½ right."""
+    """The delegate list as a spreadsheet (``spreadsheet_csv``: byte-order mark, safe cells)."""
     positions = waiting_positions(event_id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for b in delegates(event_id, filters):
-        writer.writerow(
-            [
-                b.reference,
-                b.status.value,
-                positions.get(b.id, ""),
-                *(
-                    spreadsheet_cell(text)
-                    for text in (
-                        b.name,
-                        b.email,
-                        b.organisation,
-                        b.job_title,
-                        b.sector.name,
-                        b.dietary_needs,
-                        b.access_needs,
-                    )
-                ),
-                format_stamp(b.created_at),
-                format_stamp(b.confirmed_at),
-                format_stamp(b.cancelled_at),
-                format_stamp(b.attended_at),
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            b.reference,
+            b.status.value,
+            positions.get(b.id, ""),
+            b.name,
+            b.email,
+            b.organisation,
+            b.job_title,
+            b.sector.name,
+            b.dietary_needs,
+            b.access_needs,
+            format_stamp(b.created_at),
+            format_stamp(b.confirmed_at),
+            format_stamp(b.cancelled_at),
+            format_stamp(b.attended_at),
+        ]
+        for b in delegates(event_id, filters)
+    ]
+    return spreadsheet_csv([CSV_COLUMNS, *rows])
 
 
 # --------------------------------------------------------------------------- the console's changes
@@ -792,14 +781,19 @@ def _message_event(event_id: int) -> Event:
     return event
 
 
+def audience_size(event_id: int, audience: str, now: datetime | None = None) -> int:
+    """How many delegates a message to ``audience`` would reach now."""
+    query = _audience(_message_event(event_id), audience, now)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
 def preview_message(
     event_id: int, audience: str, subject: str, body: str, now: datetime | None = None
 ) -> MessagePreview:
     """The audience's size and the first recipient's e-mail, worded by the renderer that will
     send it; nothing is queued."""
-    event = _message_event(event_id)
-    query = _audience(event, audience, now)
-    recipients = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    query = _audience(_message_event(event_id), audience, now)
+    recipients = audience_size(event_id, audience, now)
     first = db.session.scalar(query.limit(1))
     sample = notifications.organisers_message_preview(first, subject, body) if first else None
     return MessagePreview(Audience(audience), recipients, sample)
