@@ -1,4 +1,6 @@
-# Two commands: `make run` serves the demo, `make test` passes the tests. Both set up .venv first.
+# Two commands: `make run` serves the demo, `make test` passes the tests. Both set up .venv first:
+# `make run` with what the app needs, `make test` with the test tools (pytest, ruff, selenium...)
+# as well. Each install leaves a marker in .venv and runs again when pyproject.toml changes.
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 5000
@@ -16,11 +18,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+APP := $(VENV)/.installed-app
+TOOLS := $(VENV)/.installed-test
+
+$(APP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
-migrate: $(VENV)/.installed
+# The test extras include the app's own dependencies, so this marks the app installed too.
+$(TOOLS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(APP)
+
+migrate: $(APP)
 	$(FLASK) db upgrade
 
 run: migrate
@@ -37,18 +47,20 @@ demo: migrate
 mail: migrate
 	$(FLASK) mail send --watch
 
-test: $(VENV)/.installed
+test: $(TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+# ruff comes with the test extras.
+lint: $(TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(TOOLS)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.installed
+# The benchmarks use the app alone (and the standard library).
+bench: $(APP)
 	$(BIN)/python -m bench
 
 clean:

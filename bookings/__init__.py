@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_limiter(app)
 
     from bookings import cli, logs, web
+    from bookings.accounts import notifications as account_mail  # noqa: F401  (renderers)
     from bookings.booking import notifications  # noqa: F401  (registers the renderers)
     from bookings.mail import sender
 

@@ -11,6 +11,13 @@ DISPLAY_TIMEZONE = "Europe/London"
 # Host used in iCalendar UIDs; stable for years, so not derived from the request.
 CALENDAR_UID_DOMAIN = "bookings.londonscb.gov.uk"
 
+# Whom delegates contact about a booking: shown in the footer, on the confirmation and manage
+# pages beside the reference, and in every e-mail. The defaults are the demo's and are not real
+# (example.org; 020 7946 is Ofcom's range for drama): set the Board's own in instance/config.py.
+CONTACT_NAME = "The Board's events team"
+CONTACT_EMAIL = "events@londonscb.example.org"
+CONTACT_PHONE = "020 7946 0000"
+
 # No MAIL_SERVER means: write outgoing mail to the log instead of sending it.
 MAIL_SERVER = None
 MAIL_PORT = 25

@@ -98,6 +98,25 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_date(value)}, {clock(value)}" if value is not None else ""
 
 
+def format_moment(value: datetime | None) -> str:
+    """Monday 2 March 2026 at 9am; midnight, the start of the day, is just the day: people
+    read "12am" as noon as often as midnight."""
+    if value is None:
+        return ""
+    local = to_london(value)
+    if (local.hour, local.minute) == (0, 0):
+        return format_date(local)
+    return f"{format_date(local)} at {clock(local)}"
+
+
+def format_span(start: datetime, end: datetime) -> str:
+    """Friday 15 December 2006, 9am to 1.30pm; an event over several days names both days,
+    and one that ends on the day it starts names it once."""
+    if london_date(start) == london_date(end):
+        return f"{format_date(start)}, {format_time_range(start, end)}"
+    return f"{format_datetime(start)} to {format_datetime(end)}"
+
+
 def format_time_range(start: datetime | None, end: datetime | None = None) -> str:
     """9am to 1.30pm, or 9am onwards."""
     if start is None:

@@ -147,7 +147,7 @@ def test_the_lscb_survives_the_purge_and_counts_in_the_statistics(client, login,
     page = client.get(f"/manage/stats/events/{event.id}").text
     table = page[page.index('id="by-lscb"') :]
     assert table.index("Lambeth") < table.index("Barnet")  # the list's order
-    csv_text = client.get(f"/manage/stats/events/{event.id}/lscbs.csv").text
+    csv_text = client.get(f"/manage/stats/events/{event.id}/lscbs.csv").data.decode("utf-8-sig")
     lines = csv_text.splitlines()
     assert lines[0].startswith("LSCB,")
     assert lines[1].startswith("Lambeth,3,") and lines[2].startswith("Barnet,1,")

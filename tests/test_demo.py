@@ -9,8 +9,15 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bookings.accounts.service import authenticate
-from bookings.booking.service import BookingState, availability_for
+from bookings.accounts.service import authenticate, recent_activity
+from bookings.booking.service import (
+    BookingState,
+    DelegateDetails,
+    availability_for,
+    book,
+    check_in_list,
+    waiting_positions,
+)
 from bookings.db import db, utcnow
 from bookings.demo import DATA_FILE
 from bookings.demo import loader as demo
@@ -20,6 +27,7 @@ from bookings.models import (
     BookingStatus,
     Event,
     EventKind,
+    EventMessage,
     Meeting,
     MeetingStatus,
     Network,
@@ -37,6 +45,9 @@ from tests.conftest import default_lscb
 
 MINI_CONFERENCE = "aligning-scrs-and-suis-2008"
 CONFERENCE_2011 = "safeguarding-londons-children-2011"
+# The data file's [now]: the full upcoming event and the recent one, by their archived slugs.
+FULL = "safe-games-train-the-trainer-2011-11-28-morning"
+RECENT = "safeguarding-trafficked-children-seminar-2011"
 DEMO_MODELS = (Event, ProgrammeSlot, Speaker, Venue, Network, Meeting, Sector, OrganiserUser)
 
 
@@ -54,6 +65,18 @@ def _counts() -> dict[str, int]:
 
 def _event(slug: str) -> Event:
     return db.session.scalar(select(Event).where(Event.slug == slug))
+
+
+def _copy(archived: str) -> Event:
+    """The copy the demo makes of an archived event: FULL's in the current season, RECENT's in
+    the week or two before loading (worked out here from the data file's rules)."""
+    today = london_date(utcnow())
+    if archived == FULL:
+        day = date(2011, 11, 28) + timedelta(weeks=demo.season_weeks(today)["2011"])
+        return _event(f"safe-games-train-the-trainer-{day.isoformat()}-morning")
+    assert archived == RECENT
+    day = date(2011, 11, 1) + timedelta(weeks=demo.weeks_back(date(2011, 11, 1), today))
+    return _event(f"safeguarding-trafficked-children-seminar-{day.year}")
 
 
 def _network(slug: str) -> Network:
@@ -75,7 +98,9 @@ def _upcoming_and_past() -> tuple[list[Event], list[Event]]:
 
 def test_the_demo_loads_everything_it_reports(loaded):
     assert _counts() == {
-        "events": 31,  # with the 2005 conference that holds the report's recorded figures
+        # With the 2005 conference that holds the report's recorded figures, and the recent
+        # event ([now] in the data file).
+        "events": 32,
         "programme_slots": 20,
         "speakers": 18,
         "venues": 6,
@@ -84,7 +109,7 @@ def test_the_demo_loads_everything_it_reports(loaded):
         "sectors": 9,
         "organisers": 1,
     }
-    assert loaded["events"] == 31
+    assert loaded["events"] == 32
     assert loaded["recorded figure sets"] == 1
     assert loaded["demo delegates"] > 1000
     assert loaded["upcoming events"] == 13
@@ -329,10 +354,13 @@ def test_weeks_forward_keeps_the_weekday_and_lands_two_weeks_ahead():
 
 def test_the_current_season_is_bookable_on_the_originals_weekdays_and_times(loaded):
     upcoming, past = _upcoming_and_past()
-    assert (len(upcoming), len(past)) == (13, 18)  # with the 2005 conference
+    assert (len(upcoming), len(past)) == (13, 19)  # with the 2005 conference, the recent event
     assert london_date(upcoming[0].starts_at) >= london_date(utcnow()) + timedelta(days=14)
     states = availability_for(upcoming)
-    assert {states[event.id].state for event in upcoming} == {BookingState.open}
+    full = _copy(FULL)
+    # Open for booking, the full one's waiting list included.
+    assert {states[event.id].state for event in upcoming if event != full} == {BookingState.open}
+    assert states[full.id].state == BookingState.full
 
     shifts = {7 * weeks for weeks in demo.season_weeks(london_date(utcnow())).values()}
     for copy in upcoming:
@@ -381,6 +409,119 @@ def test_active_networks_get_future_meetings_with_their_marks(loaded):
     assert {m.location for m in olympics} == {"London Councils"}
 
 
+# ----------------------------------------------------------------------------- what is going on
+
+
+def _statuses(event: Event) -> dict[BookingStatus, list[Booking]]:
+    result: dict[BookingStatus, list[Booking]] = {status: [] for status in BookingStatus}
+    for booking in db.session.scalars(select(Booking).where(Booking.event_id == event.id)):
+        result[booking.status].append(booking)
+    return result
+
+
+def test_an_upcoming_event_is_full_and_has_a_waiting_list(client, loaded):
+    full = _copy(FULL)
+    assert full.starts_at > utcnow() and full.capacity == 20
+    bookings = _statuses(full)
+    confirmed, waiting = bookings[BookingStatus.confirmed], bookings[BookingStatus.waitlisted]
+    assert len(confirmed) == full.capacity
+    assert len(waiting) == 4
+    # They joined the list once the last place had gone, and queue in the order they joined.
+    assert min(b.queued_at for b in waiting) > max(b.queued_at for b in confirmed)
+    assert sorted(waiting_positions(full.id).values()) == [1, 2, 3, 4]
+
+    page = client.get(f"/events/{full.slug}").text
+    assert "Join the waiting list" in page and "4 people are waiting" in page
+    # A newcomer who books now is fifth in the queue.
+    placed = book(
+        full.id,
+        DelegateDetails(
+            name="Ada Newcomer",
+            email="ada.newcomer@example.org",
+            organisation="Camden",
+            job_title="Social worker",
+            sector_id=confirmed[0].sector_id,
+            lscb_id=confirmed[0].lscb_id,
+        ),
+    )
+    assert placed.booking.status == BookingStatus.waitlisted
+    assert waiting_positions(full.id)[placed.booking.id] == 5
+
+
+def test_the_other_upcoming_events_have_bookings_and_places_left(loaded):
+    upcoming, _ = _upcoming_and_past()
+    full = _copy(FULL)
+    now = utcnow()
+    for event in upcoming:
+        if event == full:
+            continue
+        bookings = _statuses(event)
+        assert 0 < len(bookings[BookingStatus.confirmed]) < event.capacity, event.slug
+        assert bookings[BookingStatus.waitlisted] == [], event.slug
+        every = [b for listed in bookings.values() for b in listed]
+        assert all(event.booking_opens_at <= b.queued_at < now for b in every), event.slug
+    # Nobody made up is ever e-mailed: `make mail` finds nothing to send.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_delegates_were_checked_in_at_a_past_event_and_a_recent_one(loaded):
+    now = utcnow()
+    recent = _copy(RECENT)
+    assert now - timedelta(days=14) < recent.starts_at and recent.ends_at <= now - timedelta(days=7)
+    archived = _event(RECENT)
+    for event in (archived, recent):
+        listed = check_in_list(event.id)
+        assert 0 < listed.attended < listed.confirmed, event.slug  # some did not come
+        attended = [b for b in _statuses(event)[BookingStatus.confirmed] if b.attended_at]
+        assert all(b.attended_at == event.starts_at for b in attended)
+
+
+def test_the_recent_event_counts_in_this_years_statistics(loaded):
+    from bookings.stats import service as stats
+
+    recent = _copy(RECENT)
+    breakdown = stats.event_breakdown(recent.id)
+    assert breakdown.held and breakdown.totals.attended > 0
+    years = stats.board_years_table(stats.events_table(stats.Filters()), stats.Filters())
+    (this_year,) = [
+        row
+        for row in years.rows
+        if row.label.startswith(str(stats.board_year(london_date(recent.starts_at))))
+    ]
+    assert not this_year.not_held and this_year.total == breakdown.totals.attended
+
+
+def test_the_demo_organiser_has_recent_activity_and_sent_messages(client, loaded):
+    entries = recent_activity()
+    assert {e.action for e in entries} == {"event.create", "event.publish", "event.message"}
+    assert {e.user_email for e in entries} == {"organiser@example.org"}
+    assert all(utcnow() - timedelta(days=30) < e.at < utcnow() for e in entries)
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+
+    messages = db.session.scalars(select(EventMessage).order_by(EventMessage.sent_at)).all()
+    assert [(m.event_id, m.audience) for m in messages] == [
+        (_copy(FULL).id, "confirmed"),
+        (_copy(FULL).id, "waitlisted"),
+        (_event_titled("London disturbances seminar").id, "both"),
+    ]
+    assert [m.recipients for m in messages[:2]] == [20, 4]
+    assert {m.sent_by for m in messages} == {"organiser@example.org"}
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+    client.post("/login", data={"email": "organiser@example.org", "password": "demo-organiser"})
+    dashboard = client.get("/manage/").text
+    assert "Published London disturbances seminar" in dashboard
+    assert "Your train-the-trainer session: what to bring" in dashboard
+    console = client.get(f"/manage/events/{_copy(FULL).id}").text
+    assert "The morning session is full: you are on the waiting list" in console
+
+
+def _event_titled(title: str) -> Event:
+    """The upcoming copy of the event with ``title``."""
+    (event,) = [e for e in _upcoming_and_past()[0] if e.title == title]
+    return event
+
+
 # ----------------------------------------------------------------------------- organiser, command
 
 
@@ -401,7 +542,7 @@ def test_the_demo_command_refuses_keeps_and_replaces(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    assert "31 events" in first.output and "organiser@example.org" in first.output
+    assert "32 events" in first.output and "organiser@example.org" in first.output
     loaded = _counts()
 
     refused = runner.invoke(args=["demo"])

@@ -221,7 +221,14 @@ def test_message_to_confirmed_delegates_keeps_a_copy(client, login, make):
     _book(event, sector, 2)  # waiting list: not in the "confirmed" audience
     response = client.post(
         f"/manage/events/{event.id}/message",
-        data={"audience": "confirmed", "subject": "Room change", "body": "We are in Room 4."},
+        data={
+            "audience": "confirmed",
+            "subject": "Room change",
+            "body": "We are in Room 4.",
+            # The check page's "Send to 1 delegate" (tests/test_messages.py has the steps).
+            "recipients": "1",
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 302
     (mail,) = _outbox("organisers_message")

@@ -23,6 +23,7 @@ from bookings.models import (
 )
 from bookings.stats import service
 from bookings.stats.service import Filters, apportion, shares
+from tests import test_browser as browser_setup
 from tests.conftest import default_lscb
 
 _numbers = itertools.count(1)
@@ -131,6 +132,85 @@ def test_no_shows_wait_until_the_event_is_over(app, make, sectors):
     event = make.event()  # in a month
     add_bookings(event, sectors["Health"], 2)
     assert service.event_breakdown(event.id).totals.no_show == 0
+
+
+def _row_of(page: str, title: str) -> str:
+    """The HTML of the first table row that names ``title``."""
+    (before, after) = page.split(title, 1)
+    return before[before.rindex("<tr") :] + title + after[: after.index("</tr>")]
+
+
+def test_an_event_not_yet_held_says_so_instead_of_rows_of_zeros(client, login, make, sectors):
+    login()
+    held = make.event(title="Held seminar", starts_at=past(date(2008, 4, 9)))
+    add_bookings(held, sectors["Health"], 3, attended=True)
+    upcoming = make.event(title="Neglect seminar")  # in a month
+    add_bookings(upcoming, sectors["Health"], 2)
+
+    row = _row_of(client.get("/manage/stats/").text, "Neglect seminar")
+    assert "Not yet held" in row
+    assert "0%" not in row and ">0<" not in row
+    assert "3" in _row_of(client.get("/manage/stats/").text, "Held seminar")
+
+    # Bookings so far are real figures, and are shown as such.
+    booked = _row_of(client.get("/manage/stats/?measure=confirmed").text, "Neglect seminar")
+    assert "so far; not yet held" in booked and ">2<" in booked
+
+    page = client.get(f"/manage/stats/events/{upcoming.id}").text
+    assert "Not yet held" in page and "So far 2 booked" in page
+    assert ">Attended</th>" not in page and "did not come</th>" not in page
+    assert "0 attended" not in page
+
+    years = service.board_years_table(service.events_table(Filters()), Filters())
+    assert years.rows[-1].not_held and years.rows[-1].counts == (None,) * len(sectors)
+    this_year = _row_of(client.get("/manage/stats/").text, f">{years.rows[-1].label}</th>")
+    assert "Not yet held" in this_year and "0%" not in this_year
+
+    (line,) = [
+        r
+        for r in csv.DictReader(
+            io.StringIO(client.get("/manage/stats/events.csv").data.decode("utf-8-sig"))
+        )
+        if "Neglect seminar" in r["Row"]
+    ]
+    assert line["Figures"] == "Not yet held" and line["Health (number)"] == ""
+    data = client.get(f"/manage/stats/events/{upcoming.id}.json").json
+    assert data["event"]["held"] is False and data["totals"]["attended"] is None
+    assert data["totals"]["confirmed"] == 2
+
+
+def test_a_conference_not_yet_held_shows_its_bookings_so_far(app, make, sectors):
+    make.event(kind=EventKind.conference, starts_at=past(date(2008, 12, 12)))
+    coming = make.event(kind=EventKind.conference)
+    nobody = make.event(kind=EventKind.conference, starts_at=utcnow() + timedelta(days=400))
+    add_bookings(coming, sectors["Police"], 3)
+
+    table = service.conference_table()
+    rows = {row.event_id: row for row in table.rows}
+    assert rows[coming.id].not_held and rows[coming.id].counts[1] == 3
+    assert "not yet held" in rows[coming.id].basis
+    chart = service.stacked_bars(table)
+    assert [row.note for row in chart.rows] == ["No figures yet", "", "Not yet held"]
+    assert rows[nobody.id].total == 0
+
+
+def test_charts_carry_patterns_and_a_phone_list_of_the_same_shares(client, login, make, sectors):
+    login()
+    event = make.event(kind=EventKind.conference, starts_at=past(date(2008, 12, 12)))
+    add_bookings(event, sectors["Health"], 3, attended=True)
+    add_bookings(event, sectors["Police"], 1, attended=True)
+
+    page = client.get("/manage/stats/").text
+    # Colour is not the only cue: every sector but the first has a fill pattern.
+    for n in range(1, service.COLOURS):
+        assert f'<pattern id="series-pattern-{n}"' in page
+    assert page.count('<svg class="chart-patterns"') == 1  # ids once per page
+    # On a phone the stacked bars give way to a list that says the shares in words.
+    phone = page.split('<ul class="chart-list chart-narrow"')[1].split("</figure>")[0]
+    assert "Health <strong>75%</strong>" in phone and "Police <strong>25%</strong>" in phone
+    # ... and the bars of one event to names above their bars, in a 320-unit layout.
+    assert '<svg viewBox="0 0 320' in client.get(f"/manage/stats/events/{event.id}").text
+    assert " style=" not in page
 
 
 # ----------------------------------------------------------------------------- across events
@@ -385,6 +465,79 @@ def test_stacked_bars_share_out_the_width_and_say_what_is_not_given(app, sectors
     assert chart.legend == [("Health", 0), ("Police", 1), ("Social care", 2)]
 
 
+# ----------------------------------------------------------------------------- in a browser
+
+# Debian's Chromium behind a real server, as tests/test_browser.py sets them up (skipped
+# without the browser, failed without it under CI=true).
+site = browser_setup.site
+browser = browser_setup.browser
+
+# Each chart text drawn on the screen (SVG text scaled with its SVG, list text as it is), with
+# its rendered size in CSS pixels.
+_DRAWN_TEXT_SIZES = """
+return [...document.querySelectorAll('.chart text, .chart li, .chart p')]
+  .filter(e => e.getClientRects().length && e.textContent.trim())
+  .map(e => [e.textContent.trim().slice(0, 30),
+             parseFloat(getComputedStyle(e).fontSize) * (e.getScreenCTM ? e.getScreenCTM().a : 1)]);
+"""
+
+
+def _viewport(driver, width: int) -> None:
+    """A real ``width`` px viewport: headless Chromium's windows are at least 500 px wide."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 844, "deviceScaleFactor": 1, "mobile": width < 500},
+    )
+
+
+def test_charts_read_on_a_phone_and_tables_fit_a_desktop(site, browser):
+    from selenium.webdriver.common.keys import Keys
+
+    from bookings.demo.loader import SECTORS
+
+    base, make = site
+    sectors = [make.sector(name, position=i) for i, name in enumerate(SECTORS)]
+    held = make.event(
+        title="Safeguarding London's Children",
+        kind=EventKind.conference,
+        starts_at=past(date(2008, 12, 12)),
+    )
+    for i, sector in enumerate(sectors):
+        add_bookings(held, sector, 3 + 4 * i, attended=True)
+    make.event(title="Neglect seminar")  # not yet held
+    make.organiser()
+    browser.get(f"{base}/login")
+    browser.find_element("id", "email").send_keys("organiser@example.org")
+    browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
+    browser.find_element("css selector", ".console-nav")
+
+    _viewport(browser, 390)
+    for url in ("/manage/stats/", f"/manage/stats/events/{held.id}"):
+        browser.get(base + url)
+        width = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert width == [390, 390], (url, "the page scrolls sideways on a phone")
+        drawn = browser.execute_script(_DRAWN_TEXT_SIZES)
+        assert len(drawn) > len(sectors), url  # the chart's labels are on the screen
+        small = [(text, round(size, 1)) for text, size in drawn if size < 12]
+        assert small == [], (url, "chart labels under 12 px at 390 px wide")
+        if url == "/manage/stats/":
+            # The stacked bars are a list of the same shares here.
+            assert not browser.find_element("css selector", "svg.chart-wide").is_displayed()
+            shares = browser.find_element("css selector", ".chart-list").text
+            assert "Health" in shares and "Not yet held" in shares
+
+    _viewport(browser, 1280)
+    browser.get(f"{base}/manage/stats/")
+    assert browser.find_element("css selector", ".chart svg.chart-wide").is_displayed()
+    regions = browser.execute_script(
+        "return [...document.querySelectorAll('.stats-scroll')]"
+        ".map(e => [e.getAttribute('aria-label'), e.scrollWidth, e.clientWidth])"
+    )
+    assert regions and all(scroll <= seen for _, scroll, seen in regions), regions
+
+
 # ----------------------------------------------------------------------------- downloads
 
 
@@ -397,7 +550,7 @@ def test_downloads_carry_the_page_tables(client, login, make, sectors):
     response = client.get("/manage/stats/events.csv")
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert rows[0]["Health (number)"] == "3" and rows[0]["Health (%)"] == "75"
     assert rows[-1]["Row"] == "Total for these events (counted)" and rows[-1]["Total"] == "4"
 
@@ -411,6 +564,29 @@ def test_downloads_carry_the_page_tables(client, login, make, sectors):
     assert "Social care" in event_json["not_represented"]
     event_csv = client.get(f"/manage/stats/events/{event.id}.csv").text
     assert event_csv.splitlines()[1].startswith("Health,3,75,3,75")
+
+
+def test_stats_csvs_open_in_excel_with_their_accents(client, login, make):
+    """The byte-order mark the delegate list has too: without it Excel shows "ZoÃ«"."""
+    login()
+    sector = make.sector("Éducation (écoles)")
+    event = make.event(title="Séminaire", starts_at=past(date(2008, 4, 9)))
+    add_bookings(event, sector, 2, attended=True)
+
+    for url in (
+        "/manage/stats/events.csv",
+        "/manage/stats/board-years.csv",
+        "/manage/stats/conference.csv",
+        f"/manage/stats/events/{event.id}.csv",
+    ):
+        raw = client.get(url).data
+        assert raw.startswith(b"\xef\xbb\xbf"), url
+        assert not raw[3:].startswith(b"\xef\xbb\xbf"), url  # once, not twice
+    text = client.get("/manage/stats/events.csv").data.decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(text)))
+    assert header[0] == "Row" and "Éducation (écoles) (number)" in header
+    event_text = client.get(f"/manage/stats/events/{event.id}.csv").data.decode("utf-8-sig")
+    assert event_text.startswith("Sector,") and "Éducation (écoles),2," in event_text
 
 
 def test_csv_cells_cannot_run_as_formulas(app, make, sectors):

@@ -1,9 +1,9 @@
-"""The sign-in form and the admins' forms for organiser accounts."""
+"""The sign-in and password-reset forms, and the admins' forms for organiser accounts."""
 
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from bookings.accounts.models import Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
@@ -21,6 +21,34 @@ PASSWORD_LENGTH = Length(
 class LoginForm(Form):
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(
+        "E-mail address",
+        validators=[
+            DataRequired(message="Enter the e-mail address you log in with."),
+            Email(message="Enter an address like name@example.org.", check_deliverability=False),
+            Length(max=254, message="Please use at most 254 characters."),
+        ],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class NewPasswordForm(Form):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(message="Enter a new password."), PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeat = PasswordField(
+        "The new password again",
+        validators=[
+            DataRequired(message="Enter the new password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class OrganiserForm(Form):

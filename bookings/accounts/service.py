@@ -13,11 +13,12 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
+from bookings.accounts import notifications, tokens
 from bookings.accounts.models import AuditEntry, OrganiserUser, Role
-from bookings.db import db, require_unit_of_work, unit_of_work
+from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 
 # Checked when the address is unknown, so a wrong address costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -33,10 +34,14 @@ def _check_password(password: str) -> None:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def authenticate(email: str, password: str) -> OrganiserUser | None:
-    user = db.session.scalar(
+def _by_address(email: str) -> OrganiserUser | None:
+    return db.session.scalar(
         select(OrganiserUser).where(func.lower(OrganiserUser.email) == email.strip().lower())
     )
+
+
+def authenticate(email: str, password: str) -> OrganiserUser | None:
+    user = _by_address(email)
     if user is None:
         OrganiserUser(password_hash=_DUMMY_HASH).check_password(password)
         return None
@@ -61,6 +66,77 @@ def create_organiser(
         db.session.add(user)
         db.session.flush()
         audit("organiser.create", "organiser", user.id, f"Added {user.role.value} {user.email}")
+    return user
+
+
+# ----------------------------------------------------------------------------- password reset
+# Anyone may ask; only the account's mailbox gets the link (``tokens`` says why it works once).
+
+
+class ResetLinkInvalid(Exception):
+    """The link is not one of ours, is over an hour old, or its password has been changed
+    since (which using it does): the organiser asks for a new one."""
+
+
+def request_password_reset(email: str) -> None:
+    """E-mail a link to set a new password if ``email`` is an active account's address.
+
+    The caller shows the same page whatever happened, and both ways do the same work, so
+    neither the answer nor its time says whether the address has an account: one look-up and
+    one audit entry in one unit of work (an account's also holds its e-mail). The entry for a
+    stranger's address does not keep the address.
+    """
+    with unit_of_work():
+        user = _by_address(email)
+        if user is not None and user.active:
+            notifications.password_reset(user)
+            summary = f"Password reset link e-mailed to {user.email}"
+        elif user is not None:
+            summary = f"Password reset asked for locked account {user.email}: nothing sent"
+        else:
+            summary = "Password reset asked for an address with no account: nothing sent"
+        audit("organiser.reset_request", "organiser", user.id if user else None, summary)
+
+
+def account_for_reset(token: str, now: datetime | None = None) -> OrganiserUser:
+    """The active account a reset link is for, or :class:`ResetLinkInvalid`."""
+    claim = tokens.read_reset_token(token)
+    if claim is None or claim.expired(now or utcnow()):
+        raise ResetLinkInvalid()
+    user = db.session.get(OrganiserUser, claim.user_id)
+    if user is None or not user.active:
+        raise ResetLinkInvalid()
+    if not hmac.compare_digest(claim.fingerprint, user.password_fingerprint()):
+        raise ResetLinkInvalid()
+    return user
+
+
+def reset_password(token: str, password: str, now: datetime | None = None) -> OrganiserUser:
+    """Set a new password through an e-mailed link, once.
+
+    The new hash is written only over the one the link was made for (a compare-and-set, so two
+    tabs using one link cannot both succeed); its new fingerprint kills the link and ends every
+    session opened with the old password (``load_user``).
+    """
+    with unit_of_work():
+        user = account_for_reset(token, now)
+        _check_password(password)
+        old_hash = user.password_hash
+        new_hash = generate_password_hash(password)
+        changed = db.session.execute(
+            update(OrganiserUser)
+            .where(OrganiserUser.id == user.id, OrganiserUser.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
+        if changed.rowcount != 1:
+            raise ResetLinkInvalid()
+        audit(
+            "organiser.password",
+            "organiser",
+            user.id,
+            f"{user.email} set a new password through an e-mailed link",
+            user=user,
+        )
     return user
 
 

@@ -16,6 +16,7 @@ themselves; the wording says so instead of promising that the calendar changes b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +26,15 @@ from sqlalchemy.orm import Session
 
 from bookings.booking.models import Booking, BookingStatus
 from bookings.booking.tokens import manage_token
+from bookings.db import db
+from bookings.events.models import Event
 from bookings.feeds import service as feeds
 from bookings.london import format_date, format_datetime, format_time_range
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
+
+# What a preview shows instead of a delegate's manage link, which is a key to their booking.
+LINK_PLACEHOLDER = "[their private booking link]"
 
 
 def manage_url(booking: Booking) -> str:
@@ -86,6 +92,32 @@ def event_moved(
 def organisers_message(booking: Booking, subject: str, body: str) -> OutboxMessage:
     """The organisers' words are kept in the row: nothing else holds them per delegate."""
     return _queue("organisers_message", booking, subject=subject, body=body)
+
+
+def organisers_message_test(event: Event, recipient: str, subject: str, body: str) -> OutboxMessage:
+    """The organiser's own test copy: about the event, not a booking, so it is worded for a
+    made-up delegate and names nobody."""
+    return mail.queue(
+        "organisers_message",
+        recipient,
+        data={"subject": subject, "body": body, "test": True, "event": event.id},
+    )
+
+
+def organisers_message_preview(booking: Booking, subject: str, body: str) -> mail.Rendered:
+    """The e-mail ``booking``'s delegate would get, by the renderer the sender uses, with
+    their manage link (a key to their booking) shown as a placeholder; the message row it
+    reads is never added to the outbox."""
+    unsaved = OutboxMessage(
+        kind="organisers_message", booking_id=booking.id, data={"subject": subject, "body": body}
+    )
+    rendered = _organisers_message(unsaved, db.session)
+    link = manage_url(booking)
+    return replace(
+        rendered,
+        body_text=rendered.body_text.replace(link, LINK_PLACEHOLDER),
+        body_html=rendered.body_html.replace(link, LINK_PLACEHOLDER),
+    )
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -224,15 +256,33 @@ def _event_moved(message: OutboxMessage, session: Session) -> mail.Rendered:
     )
 
 
+@dataclass(frozen=True)
+class SampleDelegate:
+    """Who a test copy is addressed to: placeholders where each delegate's own details go."""
+
+    event: Event
+    name: str = "[delegate's name]"
+    reference: str = "[their booking reference]"
+
+
 @mail.renderer("organisers_message")
 def _organisers_message(message: OutboxMessage, session: Session) -> mail.Rendered:
-    booking = delegate(message, session)
-    subject = message.data.get("subject", "")
+    data = message.data or {}
+    subject = data.get("subject", "")
+    if data.get("test"):
+        event = session.get(Event, data.get("event") or 0)
+        if event is None:
+            raise mail.NotSendable("the event no longer exists")
+        booking, link, marker = SampleDelegate(event), None, "[Test] "
+    else:
+        booking = delegate(message, session)
+        link, marker = manage_url(booking), ""
     return mail.from_templates(
         "organisers_message",
-        f"{subject} ({booking.event.title})",
+        f"{marker}{subject} ({booking.event.title})",
         **about(booking),
-        manage_url=manage_url(booking),
+        manage_url=link,
+        test=bool(marker),
         message_subject=subject,
-        message_body=message.data.get("body", ""),
+        message_body=data.get("body", ""),
     )

@@ -16,11 +16,9 @@ reference.
 
 from __future__ import annotations
 
-import csv
 import enum
 import hashlib
 import hmac
-import io
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -39,8 +37,9 @@ from bookings.booking.tokens import manage_token
 from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
+from bookings.mail.service import Rendered
 from bookings.stats.models import RecordedSectorFigure
-from bookings.web.downloads import spreadsheet_cell
+from bookings.web.downloads import spreadsheet_csv
 
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 REFERENCE_LENGTH = 8
@@ -636,37 +635,28 @@ CSV_COLUMNS = (
 
 
 def csv_export(event_id: int, filters: Filters = Filters()) -> str:
-    """UTF-8 text with a byte-order mark, so Excel reads accents and the ½ right."""
+    """The delegate list as a spreadsheet (``spreadsheet_csv``: byte-order mark, safe cells)."""
     positions = waiting_positions(event_id)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for b in delegates(event_id, filters):
-        writer.writerow(
-            [
-                b.reference,
-                b.status.value,
-                positions.get(b.id, ""),
-                *(
-                    spreadsheet_cell(text)
-                    for text in (
-                        b.name,
-                        b.email,
-                        b.organisation,
-                        b.job_title,
-                        b.sector.name,
-                        b.dietary_needs,
-                        b.access_needs,
-                    )
-                ),
-                format_stamp(b.created_at),
-                format_stamp(b.confirmed_at),
-                format_stamp(b.cancelled_at),
-                format_stamp(b.attended_at),
-            ]
-        )
-    return out.getvalue()
+    rows = [
+        [
+            b.reference,
+            b.status.value,
+            positions.get(b.id, ""),
+            b.name,
+            b.email,
+            b.organisation,
+            b.job_title,
+            b.sector.name,
+            b.dietary_needs,
+            b.access_needs,
+            format_stamp(b.created_at),
+            format_stamp(b.confirmed_at),
+            format_stamp(b.cancelled_at),
+            format_stamp(b.attended_at),
+        ]
+        for b in delegates(event_id, filters)
+    ]
+    return spreadsheet_csv([CSV_COLUMNS, *rows])
 
 
 # --------------------------------------------------------------------------- the console's changes
@@ -854,15 +844,126 @@ def tell_event_moved(event_id: int, was_starts_at: datetime | None, venue_change
     return len(told)
 
 
+# ----------------------------------------------------------------------------- organisers' messages
+# Who an audience is, decided here once: the console offers, previews, counts and sends by it.
+
+
+class Audience(enum.StrEnum):
+    confirmed = "confirmed"
+    waitlisted = "waitlisted"
+    both = "both"  # everyone holding a place or waiting for one
+    attended = "attended"
+    did_not_attend = "did_not_attend"
+
+
+class AudienceRefused(ValueError):
+    """The event has no such audience (yet): the message says why, for the organiser."""
+
+
+class AudienceChanged(Exception):
+    """The audience grew or shrank after the organiser confirmed its size: they confirm again."""
+
+    def __init__(self, recipients: int) -> None:
+        super().__init__(f"the audience now has {recipients} delegates")
+        self.recipients = recipients
+
+
+@dataclass(frozen=True)
+class MessagePreview:
+    """What the organiser checks before sending: how many get it, and the e-mail as the first
+    of them will read it (None when nobody is in the audience)."""
+
+    audience: Audience
+    recipients: int
+    sample: Rendered | None
+
+
+def message_audiences(event: Event, now: datetime | None = None) -> list[Audience]:
+    """The audiences an event has now: who came is known once it has started, who did not
+    only once it is over (before that, "not checked in" means "not here yet")."""
+    now = now or utcnow()
+    audiences = [Audience.confirmed, Audience.waitlisted, Audience.both]
+    if event.starts_at <= now:
+        audiences.append(Audience.attended)
+    if event.ends_at <= now:
+        audiences.append(Audience.did_not_attend)
+    return audiences
+
+
+def _audience(event: Event, audience: str, now: datetime | None) -> Select:
+    """The bookings of ``audience``, in booking order; refuses one the event does not have."""
+    try:
+        chosen = Audience(audience)
+    except ValueError:
+        raise AudienceRefused(f"{audience!r} is not an audience") from None
+    if chosen not in message_audiences(event, now):
+        raise AudienceRefused(
+            "Who attended is known once the event has started, and who did not once it is over."
+        )
+    confirmed = Booking.status == BookingStatus.confirmed
+    where = {
+        Audience.confirmed: (confirmed,),
+        Audience.waitlisted: (Booking.status == BookingStatus.waitlisted,),
+        Audience.both: (Booking.is_active,),
+        Audience.attended: (confirmed, Booking.attended_at.is_not(None)),
+        Audience.did_not_attend: (confirmed, Booking.attended_at.is_(None)),
+    }[chosen]
+    return select(Booking).where(Booking.event_id == event.id, *where).order_by(Booking.id)
+
+
+def _message_event(event_id: int) -> Event:
+    event = db.session.get(Event, event_id)
+    if event is None:
+        raise LookupError(event_id)
+    return event
+
+
+def audience_size(event_id: int, audience: str, now: datetime | None = None) -> int:
+    """How many delegates a message to ``audience`` would reach now."""
+    query = _audience(_message_event(event_id), audience, now)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def preview_message(
+    event_id: int, audience: str, subject: str, body: str, now: datetime | None = None
+) -> MessagePreview:
+    """The audience's size and the first recipient's e-mail, worded by the renderer that will
+    send it; nothing is queued."""
+    query = _audience(_message_event(event_id), audience, now)
+    recipients = audience_size(event_id, audience, now)
+    first = db.session.scalar(query.limit(1))
+    sample = notifications.organisers_message_preview(first, subject, body) if first else None
+    return MessagePreview(Audience(audience), recipients, sample)
+
+
 def message_delegates(
-    event_id: int, statuses: Sequence[BookingStatus], subject: str, body: str
+    event_id: int,
+    audience: str,
+    subject: str,
+    body: str,
+    *,
+    expected: int | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """The organisers' message, one e-mail per delegate of the audience; returns how many."""
+    """The organisers' message, one e-mail per delegate of the audience; returns how many.
+    ``expected`` is the size the organiser confirmed: any other raises
+    :class:`AudienceChanged` and queues nothing."""
     require_unit_of_work("a message to delegates")
-    recipients = delegates_of(event_id, statuses)
+    recipients = list(db.session.scalars(_audience(_message_event(event_id), audience, now)))
+    if expected is not None and len(recipients) != expected:
+        raise AudienceChanged(len(recipients))
+    if not recipients:
+        raise AudienceRefused("Nobody is in this audience, so there is no one to send it to.")
     for booking in recipients:
         notifications.organisers_message(booking, subject, body)
     return len(recipients)
+
+
+def queue_test_message(event_id: int, recipient: str, subject: str, body: str) -> None:
+    """The message to ``recipient`` (the organiser) as a made-up delegate would get it, marked
+    as a test; no booking is attached, so no delegate's details or link are in it."""
+    require_unit_of_work("a test message")
+    notifications.organisers_message_test(_message_event(event_id), recipient, subject, body)
 
 
 def cancel_event(event_id: int, reason: str, now: datetime | None = None) -> list[Booking]:

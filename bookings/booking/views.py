@@ -17,6 +17,14 @@ bp = Blueprint("booking", __name__)
 # each form validates its own CSRF token instead; the link's token is what grants access.
 
 
+@bp.get("/events/<slug>/book")
+def book_form(slug: str):
+    """A reloaded or shared booking address leads to the form on the event page."""
+    if event_service.public_event_id(slug) is None:
+        abort(404)
+    return redirect(url_for("events.show", slug=slug, _anchor="book"), code=303)
+
+
 @bp.post("/events/<slug>/book")
 def book(slug: str):
     event_id = event_service.public_event_id(slug)
@@ -26,38 +34,49 @@ def book(slug: str):
     form.set_sectors(service.active_sectors())
     form.set_lscbs(service.active_lscbs())
     if not form.validate_on_submit():
-        return _event_page(slug, form), 422
+        return _book_page(slug, form), 422
     try:
         placed = service.book(event_id, form.details())
     except service.BookingRefused as refusal:
         form.form_errors.append(str(refusal))
-        return _event_page(slug, form), 409
+        return _book_page(slug, form), 409
     except service.AlreadyBooked:
         event = event_service.public_event(slug)
         return render_template(
-            "booking/already_booked.html", event=event, form=LostLinkForm(email=form.email.data)
+            "booking/already_booked.html",
+            event=event,
+            email=form.email.data,
+            form=LostLinkForm(email=form.email.data),
         ), 409
     return redirect(url_for("booking.manage", token=placed.token, new=1), code=303)
 
 
-def _event_page(slug: str, form: BookingForm) -> str:
-    """The event page again, with the delegate's answers and what was wrong with them."""
+def _book_page(slug: str, form: BookingForm) -> str:
+    """The form again, first on its own page, with the delegate's answers and what was wrong
+    with them: the event page would put the error summary screens below the top."""
     event = event_service.public_event(slug)
     return render_template(
-        "events/show.html", event=event, availability=service.availability(event), form=form
+        "booking/book.html", event=event, availability=service.availability(event), form=form
     )
 
 
 @bp.get("/bookings/<token>")
 def manage(token: str):
     booking = _booking_or_404(token)
+    return _manage_page(
+        booking, token, NeedsForm(obj=booking), just_booked=request.args.get("new") == "1"
+    )
+
+
+def _manage_page(booking, token: str, form: NeedsForm, just_booked: bool = False) -> str:
+    """The delegate's booking; ``form`` is the needs form (base.html reads its errors)."""
     return render_template(
         "booking/manage.html",
         booking=booking,
         token=token,
         position=service.waiting_position(booking),
-        needs_form=NeedsForm(obj=booking),
-        just_booked=request.args.get("new") == "1",
+        form=form,
+        just_booked=just_booked,
     )
 
 
@@ -67,14 +86,7 @@ def update_needs(token: str):
     booking = _booking_or_404(token)
     form = NeedsForm()
     if not form.validate_on_submit():
-        return render_template(
-            "booking/manage.html",
-            booking=booking,
-            token=token,
-            position=service.waiting_position(booking),
-            needs_form=form,
-            just_booked=False,
-        ), 422
+        return _manage_page(booking, token, form), 422
     try:
         service.update_needs(booking, form.dietary_needs.data or "", form.access_needs.data or "")
     except service.BookingRefused as refusal:
@@ -93,8 +105,13 @@ def cancel(token: str):
         flash("This booking is already cancelled.")
         return redirect(url_for("booking.manage", token=token), code=303)
     if form.validate_on_submit():
+        waiting = booking.status == BookingStatus.waitlisted
         service.cancel(booking.id)
-        flash("Your booking is cancelled. We have sent you an e-mail to confirm.")
+        flash(
+            "You have left the waiting list. We have sent you an e-mail to confirm."
+            if waiting
+            else "Your booking is cancelled. We have sent you an e-mail to confirm."
+        )
         return redirect(url_for("booking.manage", token=token), code=303)
     return render_template("booking/cancel.html", booking=booking, token=token, form=form)
 

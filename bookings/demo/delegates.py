@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from bookings.booking.models import Booking, BookingStatus, Lscb, LscbKind, Sector
 from bookings.booking.service import active_lscbs, active_sectors, new_reference
-from bookings.db import db, utcnow
+from bookings.db import db, require_unit_of_work, utcnow
 from bookings.demo import data
 from bookings.events.models import Event, EventKind, EventStatus, Venue
 from bookings.london import london_datetime
@@ -56,8 +56,8 @@ def load_demo_statistics() -> dict[str, int]:
             .order_by(Event.starts_at)
         )
     )
-    start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
     lscbs = _lscbs()
+    start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
     rows: list[dict] = []
     for event in events:
         rows += _demo_rows(event, sectors, weights, start + len(rows), lscbs)
@@ -159,6 +159,45 @@ def _record_2005(sectors: list[Sector]) -> int:
 # --------------------------------------------------------------------------- made-up delegates
 
 
+def _row(
+    event: Event,
+    n: int,
+    sector: Sector,
+    status: BookingStatus,
+    queued_at: datetime,
+    salt: str,
+    lscbs: list[Lscb],
+    *,
+    cancelled_at: datetime | None = None,
+    attended_at: datetime | None = None,
+    created_at: datetime | None = None,
+) -> dict:
+    """One made-up delegate's booking as a row, plainly fake: "Demo delegate 123"."""
+    now = utcnow()
+    return {
+        "event_id": event.id,
+        "reference": new_reference(),
+        "token_salt": "",
+        # No link is ever sent to a demo delegate; the hash only has to be unique.
+        "token_hash": hashlib.sha256(f"demo-{n}-{salt}".encode()).hexdigest(),
+        "status": status,
+        "sector_id": sector.id,
+        # Spread over the LSCBs in turn, leaving the random draws as they were.
+        "lscb_id": lscbs[n % len(lscbs)].id,
+        "name": f"Demo delegate {n}",
+        "email": f"demo-{n}@example.org",
+        "email_key": f"demo-{n}@example.org",
+        "organisation": f"Demo organisation ({sector.name})",
+        "job_title": "Made-up demo delegate",
+        "queued_at": queued_at,
+        "confirmed_at": queued_at if status != BookingStatus.waitlisted else None,
+        "cancelled_at": cancelled_at,
+        "attended_at": attended_at,
+        "created_at": created_at or now,
+        "updated_at": now,
+    }
+
+
 def _demo_rows(
     event: Event, sectors: list[Sector], weights: list[int], start: int, lscbs: list[Lscb]
 ) -> list[dict]:
@@ -177,41 +216,28 @@ def _demo_rows(
         size = places
     else:
         size = max(settings["at_least"], round(places * rng.uniform(*settings["filled"])))
-    now = utcnow()
     booked_at = event.starts_at - timedelta(days=settings["booked_days_before"])
     cancelled_booked_at = booked_at - timedelta(days=settings["cancelled_booked_days_earlier"])
     rows: list[dict] = []
     confirmed = 0
 
     def add(status: BookingStatus, queued_at: datetime) -> None:
-        n = start + len(rows)
         sector = rng.choices(sectors, weights)[0]
-        salt = f"demo-{n}-{rng.random()}"
+        salt = str(rng.random())
         attended = status == BookingStatus.confirmed and rng.random() < settings["attended"]
         cancelled_at = queued_at + timedelta(days=settings["cancelled_after_days"])
         rows.append(
-            {
-                "event_id": event.id,
-                "reference": new_reference(),
-                "token_salt": "",
-                # No link is ever sent to a demo delegate; the hash only has to be unique.
-                "token_hash": hashlib.sha256(salt.encode()).hexdigest(),
-                "status": status,
-                "sector_id": sector.id,
-                # Spread over the LSCBs in turn, leaving the random draws as they were.
-                "lscb_id": lscbs[n % len(lscbs)].id,
-                "name": f"Demo delegate {n}",
-                "email": f"demo-{n}@example.org",
-                "email_key": f"demo-{n}@example.org",
-                "organisation": f"Demo organisation ({sector.name})",
-                "job_title": "Made-up demo delegate",
-                "queued_at": queued_at,
-                "confirmed_at": queued_at if status != BookingStatus.waitlisted else None,
-                "cancelled_at": cancelled_at if status == BookingStatus.cancelled else None,
-                "attended_at": event.starts_at if attended else None,
-                "created_at": now,
-                "updated_at": now,
-            }
+            _row(
+                event,
+                start + len(rows),
+                sector,
+                status,
+                queued_at,
+                salt,
+                lscbs,
+                cancelled_at=cancelled_at if status == BookingStatus.cancelled else None,
+                attended_at=event.starts_at if attended else None,
+            )
         )
 
     while confirmed < size:
@@ -224,3 +250,64 @@ def _demo_rows(
         for day in range(rng.randint(*settings["waiting"])):
             add(BookingStatus.waitlisted, booked_at + timedelta(days=day + 1))
     return rows
+
+
+# --------------------------------------------------------------------------- upcoming events
+
+
+def book_upcoming(
+    events: list[Event], full: Event, opened_at: datetime, now: datetime
+) -> dict[str, int]:
+    """Made-up delegates for the upcoming events, as the data file's ``[now]`` describes them:
+    ``full`` fills every place and then its waiting list, the others some of theirs. Runs in
+    the caller's unit of work; writes no outbox rows, so nobody made up is ever e-mailed.
+
+    Bookings come in between ``opened_at`` (booking opened) and an hour ago, in queue order:
+    cancellations among the first, the waiting list only once the last place has gone, so that
+    no freed place is owed to anyone waiting and no event has more confirmed than places.
+    """
+    require_unit_of_work("the demo's upcoming bookings")
+    settings = data()["now"]
+    sectors = _sectors()
+    weights = [sector_weight(sector.name) for sector in sectors]
+    lscbs = _lscbs()
+    start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
+    until = now - timedelta(hours=1)
+    rows: list[dict] = []
+    for event in events:
+        rng = random.Random(f"upcoming-{event.slug}")
+        places = event.capacity or data()["delegates"]["places_if_unlimited"]
+        size = places if event is full else round(places * rng.uniform(*settings["booked"]))
+        waiting = settings["waiting"] if event is full else 0
+        cancelled = round(size * data()["delegates"]["cancelled"])
+        # Everyone's moment of booking, in order; the waiting list joins in the last quarter.
+        spread = sorted(rng.uniform(0, 0.75) for _ in range(cancelled + size))
+        spread += sorted(rng.uniform(0.75, 1) for _ in range(waiting))
+        for i, share in enumerate(spread):
+            queued_at = opened_at + (until - opened_at) * share
+            if i < cancelled:
+                status, cancelled_at = BookingStatus.cancelled, queued_at + timedelta(hours=2)
+            else:
+                status, cancelled_at = BookingStatus.confirmed, None
+            if i >= cancelled + size:
+                status = BookingStatus.waitlisted
+            rows.append(
+                _row(
+                    event,
+                    start + len(rows),
+                    rng.choices(sectors, weights)[0],
+                    status,
+                    queued_at,
+                    str(rng.random()),
+                    lscbs,
+                    cancelled_at=cancelled_at,
+                    created_at=queued_at,
+                )
+            )
+    if rows:
+        db.session.execute(insert(Booking), rows)
+    statuses = [row["status"] for row in rows]
+    return {
+        "places booked on upcoming events": statuses.count(BookingStatus.confirmed),
+        f"on the waiting list of the full {full.title}": statuses.count(BookingStatus.waitlisted),
+    }

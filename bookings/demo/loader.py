@@ -1,8 +1,9 @@
 """Turns the data file into rows: the Board's events, networks and meetings as the reports give
-them, plus a current season copied forward from the day of loading, in one transaction.
+them, plus a current season copied forward from the day of loading and a recent event copied to
+the week before it; then the statistics (``delegates.py``) and what is going on (``activity.py``).
 
 The file says what the reports say; this module adds only what depends on the day of loading
-(the season's copies and their booking windows) and the instants of London wall-clock times.
+(the copies and their booking windows) and the instants of London wall-clock times.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bookings.accounts.models import OrganiserUser, Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
 from bookings.booking.models import Booking, Lscb, LscbKind, Sector
 from bookings.db import db, utcnow
-from bookings.demo import data
+from bookings.demo import activity, data
 from bookings.demo.delegates import load_demo_statistics
 from bookings.events.models import (
     Event,
@@ -83,7 +84,8 @@ def clear() -> None:
 
 
 def load(today: date | None = None) -> dict[str, int]:
-    """Adds the demo in one transaction; returns what it added, for the command's summary."""
+    """Adds the demo (the reports' records and their copies in one transaction, then the
+    statistics and what is going on in one each); returns what it added, for the command."""
     now = utcnow()
     today = today or london_date(now)
     account = data()["organiser"]
@@ -94,12 +96,17 @@ def load(today: date | None = None) -> dict[str, int]:
     events = [_event(spec, venues, networks) for spec in EVENTS]
 
     weeks = season_weeks(today)
-    opens_at = london_day_bounds(today)[0]
-    events += [
-        _event(spec, venues, networks, weeks[spec["season"]], opens_at)
+    opens_at = london_day_bounds(today - timedelta(days=data()["season"]["opened_days_ago"]))[0]
+    copies = {
+        archived_slug(spec): _event(spec, venues, networks, weeks[spec["season"]], opens_at)
         for spec in EVENTS
         if "season" in spec
-    ]
+    }
+    recent = next(spec for spec in EVENTS if archived_slug(spec) == data()["now"]["recent"])
+    copies[archived_slug(recent)] = _event(
+        recent, venues, networks, weeks_back(recent["day"], today)
+    )
+    events += copies.values()
     meetings_weeks = weeks[data()["season"]["meetings_season"]]
     for spec in data()["networks"]:
         location = spec.get("default_location", "")
@@ -111,18 +118,23 @@ def load(today: date | None = None) -> dict[str, int]:
     lscbs = _missing_lscbs()
     db.session.add_all([organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs])
     db.session.commit()
-    return load_demo_statistics() | {
-        # Counted afterwards: the statistics add the 2005 conference that holds its figures.
-        "events": db.session.scalar(select(func.count(Event.id))),
-        "upcoming events": sum(event.starts_at > now for event in events),
-        "programme slots": sum(len(event.slots) for event in events),
-        "venues": len(venues),
-        "networks and sub-groups": len(networks),
-        "meetings": sum(len(network.meetings) for network in networks.values()),
-        "sectors": len(sectors),
-        "LSCBs": len(lscbs),
-        f"organiser account ({organiser.email})": 1,
-    }
+    statistics = load_demo_statistics()
+    return (
+        statistics
+        | activity.load(organiser, copies, opens_at, now)
+        | {
+            # Counted afterwards: the statistics add the 2005 conference that holds its figures.
+            "events": db.session.scalar(select(func.count(Event.id))),
+            "upcoming events": sum(event.starts_at > now for event in events),
+            "programme slots": sum(len(event.slots) for event in events),
+            "venues": len(venues),
+            "networks and sub-groups": len(networks),
+            "meetings": sum(len(network.meetings) for network in networks.values()),
+            "sectors": len(sectors),
+            "LSCBs": len(lscbs),
+            f"organiser account ({organiser.email})": 1,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- the current season
@@ -138,6 +150,14 @@ def weeks_forward(first: date, today: date, lead: timedelta | None = None) -> in
     if lead is None:
         lead = timedelta(days=data()["season"]["lead_days"])
     return max(-((first - today - lead).days // 7), 0)
+
+
+def weeks_back(first: date, today: date, lag: timedelta | None = None) -> int:
+    """The whole number of weeks that moves ``first`` to the latest day at least ``lag`` (the
+    data's ``recent_days_ago``) before ``today``: the same weekday, a week or so ago."""
+    if lag is None:
+        lag = timedelta(days=data()["now"]["recent_days_ago"])
+    return max((today - lag - first).days // 7, 0)
 
 
 def season_weeks(today: date) -> dict[str, int]:
@@ -241,6 +261,12 @@ def _slot(spec: dict[str, Any], day: date, position: int) -> ProgrammeSlot:
             for n, speaker in enumerate(spec.get("speakers", []))
         ],
     )
+
+
+def archived_slug(spec: dict[str, Any]) -> str:
+    """The slug of the event as the reports date it: the data file's name for its copies."""
+    day = spec["day"]
+    return spec["slug"].format(year=day.year, date=day.isoformat())
 
 
 def _series(spec: dict[str, Any], weeks: int) -> str | None:

@@ -12,10 +12,12 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
     TimeField,
 )
@@ -244,15 +246,20 @@ class SlotForm(EditsSavedRecord, Form):
         return result
 
 
-AUDIENCES = [
-    ("confirmed", "Delegates with a confirmed place"),
-    ("waitlisted", "Delegates on the waiting list"),
-    ("both", "Both"),
-]
+AUDIENCES = {
+    "confirmed": "Delegates with a confirmed place",
+    "waitlisted": "Delegates on the waiting list",
+    "both": "Everyone confirmed or on the waiting list",
+    "attended": "Delegates who attended (checked in)",
+    "did_not_attend": "Confirmed delegates who did not attend",
+}
 
 
 class MessageForm(Form):
-    audience = RadioField("Send to", choices=choices(AUDIENCES), default="confirmed")
+    """The message, and on its check page the same fields hidden: every step re-validates
+    them, so nothing the organiser has not seen is sent."""
+
+    audience = RadioField("Send to", choices=choices(AUDIENCES.items()), default="confirmed")
     subject = text_field("Subject", 150, required="Enter a subject.")
     body = TextAreaField(
         "Message",
@@ -261,3 +268,19 @@ class MessageForm(Form):
             Length(max=10_000, message="Please use at most 10,000 characters."),
         ],
     )
+    # The audience's size the organiser was shown; the send is refused if it has changed.
+    recipients = HiddenField()
+    confirm = SubmitField("Send")
+    change = SubmitField("Change the message")
+
+    def offer(self, audiences: list[str]) -> None:
+        """Only the audiences the event has now (who attended: once it has started)."""
+        self.audience.choices = choices(
+            (name, label) for name, label in AUDIENCES.items() if name in audiences
+        )
+
+    def confirmed_recipients(self) -> int | None:
+        try:
+            return int(self.recipients.data)
+        except (TypeError, ValueError):
+            return None

@@ -15,6 +15,7 @@ from bookings.booking import service as booking_service
 from bookings.db import StaleEdit, db
 from bookings.events import programme, service
 from bookings.events.forms import (
+    AUDIENCES,
     CancelEventForm,
     CapacityForm,
     DuplicateForm,
@@ -331,19 +332,84 @@ def delete_slot(event_id: int, slot_id: int):
 # ----------------------------------------------------------------------------- messages
 
 
-@bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
-def message(event_id: int):
-    event = _event(event_id)
+# Write, check (the count and the e-mail as a delegate reads it, a test copy to yourself), then
+# send: the form's fields travel hidden through the check page and are validated again there.
+
+
+def _message_form(event: Event) -> MessageForm:
     form = MessageForm()
-    if form.validate_on_submit():
-        sent = service.send_message(
-            event.id, form.audience.data, form.subject.data, form.body.data, current_user.email
-        )
-        flash(f"Message queued for {sent.recipients} delegates; a copy is kept below.")
-        return redirect(url_for("events_manage.event", event_id=event_id) + "#messages")
+    form.offer(booking_service.message_audiences(event))
+    return form
+
+
+def _message_page(event: Event, form: MessageForm):
+    """The form, with the messages already sent below it."""
     return render_template(
         "events/manage/message.html",
         event=event,
         form=form,
         availability=booking_service.availability(event),
+        history=service.messages_of(event.id),
+        audiences=AUDIENCES,
     ), form_status(form)
+
+
+def _check_page(event: Event, form: MessageForm, notice: str = "", status: int = 200):
+    preview = service.preview_message(
+        event.id, form.audience.data, form.subject.data, form.body.data
+    )
+    return render_template(
+        "events/manage/message_check.html",
+        event=event,
+        form=form,
+        preview=preview,
+        audience=AUDIENCES[preview.audience],
+        notice=notice,
+    ), status
+
+
+# The rule nearest the function is registered first, so url_for builds the address it had.
+@bp.route("/events/<int:event_id>/messages", methods=["GET", "POST"])
+@bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+def message(event_id: int):
+    """Nothing is sent without the check page's "Send" (``confirm``) and the audience's size
+    it showed; any other valid POST shows the check page."""
+    event = _event(event_id)
+    form = _message_form(event)
+    if not form.validate_on_submit() or form.change.data:
+        return _message_page(event, form)
+    expected = form.confirmed_recipients()
+    if not form.confirm.data or expected is None:
+        return _check_page(event, form)
+    try:
+        sent = service.send_message(
+            event.id,
+            form.audience.data,
+            form.subject.data,
+            form.body.data,
+            current_user.email,
+            expected=expected,
+        )
+    except booking_service.AudienceChanged as changed:
+        notice = (
+            f"The audience has changed since you checked: it is now {changed.recipients} "
+            f"(it was {expected}). Check the message again before sending."
+        )
+        return _check_page(event, form, notice, 422)
+    except booking_service.AudienceRefused as refused:
+        form.audience.errors.append(str(refused))
+        return _message_page(event, form)
+    flash(f"Message queued for {sent.recipients} delegates; a copy is kept below.")
+    return redirect(url_for("events_manage.message", event_id=event_id) + "#sent")
+
+
+@bp.post("/events/<int:event_id>/message/test")
+def message_test(event_id: int):
+    """A copy to the signed-in organiser, then the check page again."""
+    event = _event(event_id)
+    form = _message_form(event)
+    if not form.validate_on_submit():
+        return _message_page(event, form)
+    service.send_test_message(event.id, form.subject.data, form.body.data, current_user.email)
+    notice = f"A test copy is on its way to {current_user.email}. Nothing has gone to delegates."
+    return _check_page(event, form, notice)

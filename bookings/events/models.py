@@ -38,6 +38,11 @@ class EventStatus(enum.StrEnum):
     published = "published"
     cancelled = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """As organisers say it: the value is for the database and the API."""
+        return {"draft": "Draft", "published": "Published"}.get(self.value, "Cancelled")
+
 
 PUBLIC_STATUSES = (EventStatus.published, EventStatus.cancelled)
 # A cancelled event stays in the lists and feeds, marked, so that those who booked see it.
@@ -55,6 +60,11 @@ class SlotKind(enum.StrEnum):
     lunch = "lunch"
     ceremony = "ceremony"
     other = "other"
+
+    @property
+    def label(self) -> str:
+        """As the programme says it ("Break", not "break_")."""
+        return self.value.capitalize()
 
 
 class Venue(db.Model):

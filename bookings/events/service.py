@@ -24,7 +24,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from bookings.accounts import service as accounts
 from bookings.accounts.models import AuditEntry
 from bookings.booking import service as booking_service
-from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
+from bookings.booking.models import Booking
 from bookings.db import db, paged, saved_unless_stale, unit_of_work, utcnow
 from bookings.events import programme
 from bookings.events.models import (
@@ -50,12 +50,6 @@ AUDITED_FIELDS = (
     "booking_opens_at",
     "booking_closes_at",
 )
-# Who an organiser's message goes to; "both" is everyone holding a place or waiting for one.
-AUDIENCE_STATUSES = {
-    "confirmed": (BookingStatus.confirmed,),
-    "waitlisted": (BookingStatus.waitlisted,),
-    "both": ACTIVE_STATUSES,
-}
 # What an event's page shows with it, loaded in three queries whatever the programme's length.
 WITH_PROGRAMME = (
     joinedload(Event.venue),
@@ -556,14 +550,42 @@ def duplicate_event(event_id: int, title: str, weeks: int) -> Event:
     return copy
 
 
-def send_message(
-    event_id: int, audience: str, subject: str, body: str, sent_by: str
-) -> EventMessage:
-    """One e-mail per delegate of the audience, and the copy kept with the event."""
+def _words(subject: str, body: str) -> tuple[str, str]:
+    """The subject on one line; the body with plain line ends (browsers send CRLF), so that
+    its blank lines separate paragraphs."""
+    return " ".join(subject.split()), body.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def preview_message(
+    event_id: int, audience: str, subject: str, body: str, now: datetime | None = None
+) -> booking_service.MessagePreview:
+    """What the organiser checks before sending: nothing is queued."""
+    return booking_service.preview_message(event_id, audience, *_words(subject, body), now=now)
+
+
+def send_test_message(event_id: int, subject: str, body: str, recipient: str) -> None:
+    """One copy to the organiser, through the outbox like the real ones, marked as a test."""
     with unit_of_work():
-        subject, body = " ".join(subject.split()), body.strip()
+        booking_service.queue_test_message(event_id, recipient, *_words(subject, body))
+
+
+def send_message(
+    event_id: int,
+    audience: str,
+    subject: str,
+    body: str,
+    sent_by: str,
+    *,
+    expected: int | None = None,
+    now: datetime | None = None,
+) -> EventMessage:
+    """One e-mail per delegate of the audience, and the copy kept with the event.
+    ``expected``: the audience's size the organiser confirmed; if it changed meanwhile,
+    :class:`~bookings.booking.service.AudienceChanged` is raised and nothing is sent."""
+    with unit_of_work():
+        subject, body = _words(subject, body)
         told = booking_service.message_delegates(
-            event_id, AUDIENCE_STATUSES[audience], subject, body
+            event_id, audience, subject, body, expected=expected, now=now
         )
         message = EventMessage(
             event_id=event_id,

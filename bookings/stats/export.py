@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from bookings.london import london_date
-from bookings.stats.service import MEASURES, ROUNDING_NOTE, EventBreakdown, Row, Table
-from bookings.web.downloads import spreadsheet_cell
+from bookings.stats.service import (
+    COUNTED_ON_THE_DAY,
+    MEASURES,
+    ROUNDING_NOTE,
+    EventBreakdown,
+    Row,
+    Table,
+)
+from bookings.web.downloads import spreadsheet_csv
 
 
-def _csv(rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([spreadsheet_cell(value) for value in row])
-    return buffer.getvalue()
+def _figures(row: Row) -> str:
+    if row.recorded:
+        return "recorded"
+    return "not yet held" if row.not_held else "counted"
 
 
 def _row_json(table: Table, row: Row) -> dict[str, Any]:
     return {
         "label": row.label,
         "date": london_date(row.starts_at).isoformat() if row.starts_at else None,
-        "figures": "recorded" if row.recorded else "counted",
+        "figures": _figures(row),
         "basis": row.basis,
         "source": row.source or None,
         "total": row.total,
@@ -66,7 +69,12 @@ def table_csv(table: Table) -> str:
             line += [count, percent]
         line += [row.not_given_count, row.not_given, row.total]
         lines.append(line)
-    return _csv(lines)
+    return spreadsheet_csv(lines)
+
+
+def _count(breakdown: EventBreakdown, measure: str, value: int) -> int | None:
+    """None for what is counted on the day, before the day: not a zero."""
+    return None if measure in COUNTED_ON_THE_DAY and not breakdown.held else value
 
 
 def breakdown_json(breakdown: EventBreakdown) -> dict[str, Any]:
@@ -77,6 +85,7 @@ def breakdown_json(breakdown: EventBreakdown) -> dict[str, Any]:
             "title": event.title,
             "kind": event.kind.value,
             "date": london_date(event.starts_at).isoformat(),
+            "held": breakdown.held,
         },
         "rounding": ROUNDING_NOTE,
         "sectors": [
@@ -84,8 +93,8 @@ def breakdown_json(breakdown: EventBreakdown) -> dict[str, Any]:
                 "sector": sector.name,
                 **{
                     measure: {
-                        "count": counts.get(measure),
-                        "percent": breakdown.percents[measure][i],
+                        "count": _count(breakdown, measure, counts.get(measure)),
+                        "percent": _count(breakdown, measure, breakdown.percents[measure][i]),
                     }
                     for measure in MEASURES
                 },
@@ -94,7 +103,10 @@ def breakdown_json(breakdown: EventBreakdown) -> dict[str, Any]:
                 zip(breakdown.sectors, breakdown.counts, strict=True)
             )
         ],
-        "totals": {measure: breakdown.totals.get(measure) for measure in MEASURES},
+        "totals": {
+            measure: _count(breakdown, measure, breakdown.totals.get(measure))
+            for measure in MEASURES
+        },
         "not_represented": [sector.name for sector in breakdown.not_represented],
         "recorded": _recorded_json(breakdown),
     }
@@ -128,11 +140,18 @@ def breakdown_csv(breakdown: EventBreakdown) -> str:
     for i, (sector, counts) in enumerate(zip(breakdown.sectors, breakdown.counts, strict=True)):
         line: list[Any] = [sector.name]
         for measure in MEASURES:
-            line += [counts.get(measure), breakdown.percents[measure][i]]
+            line += [
+                _count(breakdown, measure, counts.get(measure)),
+                _count(breakdown, measure, breakdown.percents[measure][i]),
+            ]
         lines.append(line)
     total: list[Any] = ["Total"]
     for measure in MEASURES:
-        total += [breakdown.totals.get(measure), 100 if breakdown.totals.get(measure) else 0]
+        count = breakdown.totals.get(measure)
+        total += [
+            _count(breakdown, measure, count),
+            _count(breakdown, measure, 100 if count else 0),
+        ]
     lines.append(total)
     if breakdown.recorded is not None:
         row = breakdown.recorded
@@ -144,13 +163,15 @@ def breakdown_csv(breakdown: EventBreakdown) -> str:
             lines.append([sector.name, count, percent])
         lines.append(["Not given", row.not_given_count, row.not_given])
         lines.append(["Total", row.total, ""])
-    return _csv(lines)
+    return spreadsheet_csv(lines)
 
 
 def lscb_csv(breakdown: EventBreakdown) -> str:
-    """An event's bookings by LSCB and what became of them (numbers only)."""
-    lines: list[list[Any]] = [["LSCB", *MEASURES.values()]]
+    """An event's bookings by LSCB and what became of them (numbers only; attendance once the
+    event has been held)."""
+    columns = breakdown.columns
+    lines: list[list[Any]] = [["LSCB", *(MEASURES[measure] for measure in columns)]]
     for lscb, counts in zip(breakdown.lscbs, breakdown.lscb_counts, strict=True):
-        lines.append([lscb.name, *(counts.get(measure) for measure in MEASURES)])
-    lines.append(["Total", *(breakdown.totals.get(measure) for measure in MEASURES)])
-    return _csv(lines)
+        lines.append([lscb.name, *(counts.get(measure) for measure in columns)])
+    lines.append(["Total", *(breakdown.totals.get(measure) for measure in columns)])
+    return spreadsheet_csv(lines)

@@ -31,6 +31,9 @@ MEASURES: dict[str, str] = {
     "cancelled": "Cancelled",
     "waitlisted": "On the waiting list",
 }
+# What cannot be counted before an event is held: a row of zeros would read as nobody came.
+COUNTED_ON_THE_DAY = ("attended", "no_show")
+NOT_HELD = "Not yet held"
 RECORDED_BASIS = {FigureBasis.counts: "numbers", FigureBasis.percentages: "percentages"}
 WORKED_OUT = "numbers worked out from the percentages and the total, not recorded"
 ROUNDING_NOTE = (
@@ -257,6 +260,9 @@ class Row:
     not_given_count: int | None = None
     # Numbers worked out from recorded percentages and a total, not recorded themselves.
     counts_worked_out: bool = False
+    # An event (or every event of a year) not yet held: figures so far, or none (counts None)
+    # for what is counted on the day.
+    not_held: bool = False
 
     @property
     def not_represented(self) -> int:
@@ -296,6 +302,34 @@ def _counts_row(label: str, counts: Sequence[int], measure: str, **extra) -> Row
         basis=MEASURES[measure],
         **extra,
     )
+
+
+def not_held_row(label: str, width: int, **extra) -> Row:
+    """A row for what has not been held yet: no counts at all rather than zeros, which would
+    read as nobody came."""
+    return Row(
+        label=label,
+        counts=(None,) * width,
+        percents=(None,) * width,
+        total=None,
+        basis=NOT_HELD,
+        not_held=True,
+        **extra,
+    )
+
+
+def _upcoming_row(
+    label: str, sectors: Sequence[Sector], by_sector: dict[int, Counts], measure: str, **extra
+) -> Row:
+    """An event not yet held: no figures for what is counted on the day, its figures so far
+    for the rest (bookings, cancellations, the waiting list), saying so."""
+    if measure in COUNTED_ON_THE_DAY:
+        return not_held_row(label, len(sectors), **extra)
+    return _so_far(counted_row(label, sectors, by_sector, measure, **extra), measure)
+
+
+def _so_far(row: Row, measure: str) -> Row:
+    return replace(row, basis=f"{MEASURES[measure]} so far; {NOT_HELD.lower()}", not_held=True)
 
 
 def recorded_row(label: str, sectors: Sequence[Sector], figures: RecordedFigures, **extra) -> Row:
@@ -355,12 +389,18 @@ def _year_label(starts_at: datetime, title: str) -> str:
 
 
 def _summed_row(label: str, rows: Iterable[Row], width: int, measure: str) -> Row:
-    """Counted rows added up, sector by sector; recorded rows never join the sum."""
+    """Counted rows added up, sector by sector; recorded rows never join the sum, and rows
+    that are all "not yet held" make a "not yet held" row."""
+    rows = [row for row in rows if not row.recorded]
     totals = [0] * width
     for row in rows:
-        if not row.recorded:
-            totals = [total + (value or 0) for total, value in zip(totals, row.counts, strict=True)]
-    return _counts_row(label, totals, measure)
+        totals = [total + (value or 0) for total, value in zip(totals, row.counts, strict=True)]
+    summed = _counts_row(label, totals, measure)
+    if not rows or not all(row.not_held for row in rows):
+        return summed
+    if measure in COUNTED_ON_THE_DAY:
+        return not_held_row(label, width)
+    return _so_far(summed, measure)
 
 
 def events_table(filters: Filters, now: datetime | None = None) -> Table:
@@ -384,7 +424,9 @@ def events_table(filters: Filters, now: datetime | None = None) -> Table:
         by_sector = counted.get(event.id, {})
         label = _year_label(event.starts_at, event.title)
         extra = {"event_id": event.id, "starts_at": event.starts_at}
-        if by_sector or event.id not in recorded:
+        if event.starts_at > now and event.id not in recorded:
+            rows.append(_upcoming_row(label, sectors, by_sector, filters.measure, **extra))
+        elif by_sector or event.id not in recorded:
             rows.append(counted_row(label, sectors, by_sector, filters.measure, **extra))
         if event.id in recorded:
             rows.append(recorded_row(label, sectors, recorded[event.id], **extra))
@@ -438,12 +480,12 @@ def conference_table(now: datetime | None = None) -> Table:
     for event in events:
         label = f"{london_date(event.starts_at).year} · {event.title}"
         extra = {"event_id": event.id, "starts_at": event.starts_at}
-        if event.id in counted or event.id not in recorded:
+        by_sector = counted.get(event.id, {})
+        if event.starts_at > now and event.id not in recorded:
+            rows.append(_upcoming_row(label, sectors, by_sector, "confirmed", **extra))
+        elif event.id in counted or event.id not in recorded:
             measure = "attended" if event.ends_at <= now else "confirmed"
-            row = counted_row(label, sectors, counted.get(event.id, {}), measure, **extra)
-            if measure == "confirmed":
-                row = replace(row, basis="Booked so far (not yet held)")
-            rows.append(row)
+            rows.append(counted_row(label, sectors, by_sector, measure, **extra))
         if event.id in recorded:
             rows.append(recorded_row(label, sectors, recorded[event.id], **extra))
     return Table(
@@ -461,9 +503,13 @@ def conference_table(now: datetime | None = None) -> Table:
 
 # ----------------------------------------------------------------------------- charts
 
-# The charts' SVG units: 640 wide, scaled to the page by the browser.
+# The charts' SVG units: 640 wide, scaled to the page by the browser. Pages show this layout
+# on wide screens only (static/css/stats.css), where it is drawn at least 1.07 times its size.
 CHART_WIDTH = 640
-# Sector colours cycle through this many (the charts' palette).
+# The phone layout of the bar charts: names above their bars, drawn at about its own size on a
+# 390 px screen, so that 14-unit names stay above 12 px down to a 320 px one.
+NARROW_WIDTH = 320
+# Sector colours and patterns cycle through this many (the charts' palette).
 COLOURS = 10
 
 
@@ -485,28 +531,41 @@ class Bar:
     text_x: float
     text_y: float
     text_fits: bool = True
+    label_y: float = 0
 
 
 @dataclass(frozen=True)
 class BarChart:
-    """One horizontal bar per sector, the longest for the largest count; names on the left."""
+    """One horizontal bar per sector, the longest for the largest count; names on the left
+    (``label_anchor`` "end" at ``label_x``) or, in the narrow layout, above each bar."""
 
     width: int
     height: int
     label_x: float
     bars: list[Bar]
+    label_anchor: str = "end"
+
+
+@dataclass(frozen=True)
+class BarCharts:
+    """The same bars laid out twice: for wide screens and for phones."""
+
+    wide: BarChart
+    narrow: BarChart
 
 
 @dataclass(frozen=True)
 class StackedRow:
     """One row of a table as a 100% bar: its sectors' shares side by side, then what the
-    record leaves out; ``empty`` is the placeholder of a row with no figures yet."""
+    record leaves out; ``empty`` is the placeholder of a row with no figures, ``note`` says
+    why ("No figures yet", "Not yet held")."""
 
     label: str
     recorded: bool
     label_y: float
     bars: list[Bar]
     empty: Bar | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -524,17 +583,26 @@ def _at(value: float) -> float:
 
 
 def sector_bars(
-    sectors: Sequence[Sector], counts: Sequence[int | None], percents: Sequence[float | None]
+    sectors: Sequence[Sector],
+    counts: Sequence[int | None],
+    percents: Sequence[float | None],
+    narrow: bool = False,
 ) -> BarChart:
     """Bars for the sectors' counts, scaled so that the largest fills the room left of its
-    figure; a sector with no count keeps its line, with no bar."""
-    bar, gap, label_width, figure_room = 26, 12, 210, 110
-    room = CHART_WIDTH - label_width - figure_room
+    figure; a sector with no count keeps its line, with no bar. ``narrow`` puts each name on
+    its own line above its bar, for phones."""
+    if narrow:
+        width, bar, gap, label_width, figure_room, label_room = NARROW_WIDTH, 18, 10, 0, 84, 20
+    else:
+        width, bar, gap, label_width, figure_room, label_room = CHART_WIDTH, 26, 12, 210, 110, 0
+    room = width - label_width - figure_room
     peak = max((count or 0 for count in counts), default=0)
+    step = label_room + bar + gap
     bars = []
     for i, (sector, count, percent) in enumerate(zip(sectors, counts, percents, strict=True)):
-        y = gap + i * (bar + gap)
-        width = (count or 0) / peak * room if peak else 0
+        y = gap + i * step + label_room
+        length = (count or 0) / peak * room if peak else 0
+        text_y = _at(y + bar * 0.7)
         bars.append(
             Bar(
                 name=sector.name,
@@ -543,13 +611,28 @@ def sector_bars(
                 colour=i % COLOURS,
                 x=label_width,
                 y=y,
-                width=_at(width),
+                width=_at(length),
                 height=bar,
-                text_x=_at(label_width + width + 6),
-                text_y=_at(y + bar * 0.7),
+                text_x=_at(label_width + length + 6),
+                text_y=text_y,
+                label_y=y - 6 if narrow else text_y,
             )
         )
-    return BarChart(CHART_WIDTH, len(bars) * (bar + gap) + gap, label_width - 8, bars)
+    return BarChart(
+        width,
+        len(bars) * step + gap,
+        0 if narrow else label_width - 8,
+        bars,
+        "start" if narrow else "end",
+    )
+
+
+def sector_charts(
+    sectors: Sequence[Sector], counts: Sequence[int | None], percents: Sequence[float | None]
+) -> BarCharts:
+    return BarCharts(
+        sector_bars(sectors, counts, percents), sector_bars(sectors, counts, percents, True)
+    )
 
 
 def stacked_bars(table: Table) -> StackedChart:
@@ -562,8 +645,10 @@ def stacked_bars(table: Table) -> StackedChart:
         top, baseline = y + label, _at(y + label + bar * 0.68)
         bars: list[Bar] = []
         empty = None
+        note = ""
         if not row.total and not row.recorded:
             empty = Bar("", None, None, None, 0, top, CHART_WIDTH, bar, 8, baseline)
+            note = NOT_HELD if row.not_held else "No figures yet"
         else:
             x = 0.0
             for colour, (sector, percent) in enumerate(
@@ -605,7 +690,7 @@ def stacked_bars(table: Table) -> StackedChart:
                         text_fits=False,
                     )
                 )
-        rows.append(StackedRow(row.label, row.recorded, y + 16, bars, empty))
+        rows.append(StackedRow(row.label, row.recorded, y + 16, bars, empty, note))
     return StackedChart(
         width=CHART_WIDTH,
         height=len(rows) * step + 6,
@@ -626,12 +711,12 @@ class Overview:
         return {t.key: t for t in (self.events, self.board_years, self.conference)}
 
     @cached_property
-    def totals_chart(self) -> BarChart | None:
+    def totals_chart(self) -> BarCharts | None:
         """The chosen events' counted totals by sector; none when nothing was counted."""
         totals = self.events.totals
         if totals is None or not totals.total:
             return None
-        return sector_bars(self.events.sectors, totals.counts, totals.percents)
+        return sector_charts(self.events.sectors, totals.counts, totals.percents)
 
     @cached_property
     def years_chart(self) -> StackedChart:
@@ -662,6 +747,8 @@ class EventBreakdown:
     # Attendance by LSCB: the LSCBs with any booking, in the list's order.
     lscbs: list[Lscb] = field(default_factory=list)
     lscb_counts: list[Counts] = field(default_factory=list)
+    # Started by the time of reading: before that, nothing is counted "on the day".
+    held: bool = True
 
     @property
     def not_represented(self) -> list[Sector]:
@@ -677,13 +764,20 @@ class EventBreakdown:
         """What the event's chart shows: who came once it is over, who booked until then."""
         return "attended" if self.ended else "confirmed"
 
+    @property
+    def columns(self) -> list[str]:
+        """The measures its table shows: attendance only once the event has been held."""
+        if self.held:
+            return list(MEASURES)
+        return [m for m in MEASURES if m not in COUNTED_ON_THE_DAY]
+
     @cached_property
-    def chart(self) -> BarChart | None:
+    def chart(self) -> BarCharts | None:
         """The chart of ``measure`` by sector; none while nobody counts."""
         if not self.totals.get(self.measure):
             return None
         counts = [c.get(self.measure) for c in self.counts]
-        return sector_bars(self.sectors, counts, self.percents[self.measure])
+        return sector_charts(self.sectors, counts, self.percents[self.measure])
 
 
 def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdown | None:
@@ -723,6 +817,7 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         figures,
         lscbs,
         [by_lscb[lscb.id] for lscb in lscbs],
+        held=event.starts_at <= now,
     )
 
 

@@ -50,6 +50,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(london.format_time, "london_time")
     app.add_template_filter(london.format_datetime, "london_datetime")
     app.add_template_filter(london.format_time_range, "time_range")
+    app.add_template_filter(london.format_moment, "london_moment")
+    app.add_template_filter(london.format_span, "span")
     app.add_template_filter(london.format_stamp, "stamp")
     app.add_template_filter(paragraphs, "paragraphs")
 
