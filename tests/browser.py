@@ -88,6 +88,17 @@ def set_width(driver, size: tuple[int, int]) -> None:
     )
 
 
+@contextmanager
+def next_page(driver, timeout: float = 10) -> Iterator[None]:
+    """Wait, after the block (a click, a key), until the browser shows the page it led to."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    shown = driver.find_element("tag name", "html")
+    yield
+    WebDriverWait(driver, timeout).until(staleness_of(shown))
+
+
 def tab_to(driver, element_id: str, limit: int = 60) -> None:
     """Press Tab until the element has focus, as a keyboard user would."""
     from selenium.webdriver.common.action_chains import ActionChains

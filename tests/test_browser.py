@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bookings.db import db
-from tests.browser import chromium, keys, need_browser, serving, tab_to
+from tests.browser import chromium, keys, need_browser, next_page, serving, tab_to
 from tests.conftest import Factory, make_app
 
 
@@ -55,7 +55,8 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
     # Submitting empty shows the error summary, and its links lead to the fields.
     tab_to(browser, "name")
     tab_to(browser, "booking-submit")
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    with next_page(browser):
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
     summary = browser.find_element("id", "error-summary")
     assert "Enter your full name." in summary.text
 
@@ -72,7 +73,8 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
     tab_to(browser, "privacy")
     keys(browser, " ")
     tab_to(browser, "booking-submit")
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    with next_page(browser):
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
 
     heading = browser.find_element("tag name", "h1").text
     assert heading == "Your place is booked"
@@ -141,7 +143,8 @@ def test_public_stats_and_console_pages_break_no_content_security_rule(site, bro
 
     browser.get(f"{base}/login")
     browser.find_element("id", "email").send_keys("organiser@example.org")
-    browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
+    with next_page(browser):
+        browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
     browser.get(f"{base}/manage/")
     assert "/manage" in browser.current_url
     assert _csp_reports(browser) == []
