@@ -6,96 +6,36 @@ skipped without them, except under CI=true where .ci/run installs them.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from datetime import date, time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from bookings.db import db
-from tests.conftest import IN_CI, Factory, default_lscb, make_app
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _need_browser() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        message = f"browser tests need Debian's chromium and chromium-driver: {missing} missing"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+from tests.browser import chromium, keys, need_browser, next_page, serving, tab_to
+from tests.conftest import Factory, default_lscb, make_app
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[str, Factory]]:
     """The app on SQLite behind a real HTTP server in a thread."""
-    _need_browser()
+    need_browser()
     app = make_app(f"sqlite:///{tmp_path / 'browser.sqlite3'}", tmp_path, SERVER_NAME=None)
     with app.app_context():
         db.create_all()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.port}", Factory()
+            with serving(app) as base:
+                yield base, Factory()
         finally:
-            server.shutdown()
-            thread.join()
             db.session.remove()
             db.engine.dispose()
 
 
 @pytest.fixture
 def browser() -> Iterator:
-    _need_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=390,844",
-    ):
-        options.add_argument(flag)
-    # The console log, where Chromium reports what the Content-Security-Policy blocked.
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def _tab_to(driver, element_id: str, limit: int = 60) -> None:
-    """Press Tab until the element has focus, as a keyboard user would."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.keys import Keys
-
-    for _ in range(limit):
-        if driver.switch_to.active_element.get_attribute("id") == element_id:
-            return
-        ActionChains(driver).send_keys(Keys.TAB).perform()
-    raise AssertionError(f"#{element_id} cannot be reached with the Tab key")
-
-
-def _type(driver, text: str) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    ActionChains(driver).send_keys(text).perform()
 
 
 def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_path):
@@ -115,9 +55,10 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
     assert page_width <= view_width, "the event page scrolls sideways on a phone"
 
     # Submitting empty shows the error summary, and its links lead to the fields.
-    _tab_to(browser, "name")
-    _tab_to(browser, "booking-submit")
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    tab_to(browser, "name")
+    tab_to(browser, "booking-submit")
+    with next_page(browser):
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
     summary = browser.find_element("id", "error-summary")
     assert "Enter your full name." in summary.text
 
@@ -127,16 +68,17 @@ def test_a_delegate_books_on_a_phone_with_the_keyboard_only(site, browser, tmp_p
         ("organisation", "East London NHS Foundation Trust"),
         ("job_title", "Associate Director"),
     ):
-        _tab_to(browser, field)
-        _type(browser, text)
-    _tab_to(browser, "sector")
-    _type(browser, "P")  # type-ahead picks "Police" in a focused select
-    _tab_to(browser, "lscb")
-    _type(browser, "T")
-    _tab_to(browser, "privacy")
-    _type(browser, " ")
-    _tab_to(browser, "booking-submit")
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
+        tab_to(browser, field)
+        keys(browser, text)
+    tab_to(browser, "sector")
+    keys(browser, "P")  # type-ahead picks "Police" in a focused select
+    tab_to(browser, "lscb")
+    keys(browser, "T")
+    tab_to(browser, "privacy")
+    keys(browser, " ")
+    tab_to(browser, "booking-submit")
+    with next_page(browser):
+        ActionChains(browser).send_keys(Keys.ENTER).perform()
 
     heading = browser.find_element("tag name", "h1").text
     assert heading == "Your place is booked"
@@ -206,7 +148,8 @@ def test_public_stats_and_console_pages_break_no_content_security_rule(site, bro
 
     browser.get(f"{base}/login")
     browser.find_element("id", "email").send_keys("organiser@example.org")
-    browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
+    with next_page(browser):
+        browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
     browser.get(f"{base}/manage/")
     assert "/manage" in browser.current_url
     assert _csp_reports(browser) == []

@@ -18,7 +18,7 @@ from wtforms.validators import URL, DataRequired, Email, Length, Optional, Regex
 from bookings.london import to_london
 from bookings.networks.models import Meeting, MeetingStatus
 from bookings.networks.service import NETWORK_FIELDS, MeetingData
-from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, Form, choices, text_field
+from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, Form, blank, choices, text_field
 
 STATUS_CHOICES = [
     (MeetingStatus.confirmed.value, "Confirmed"),
@@ -92,16 +92,25 @@ class MeetingForm(EditsSavedRecord, Form):
 
 
 class PasteMeetingsForm(Form):
+    """Shown on the network's page beside MeetingForm: its ids start "paste-" so that no two
+    fields share one (the names, which the server reads, stay as they are)."""
+
     lines = TextAreaField(
         "Meeting dates, one a line",
+        id="paste-lines",
         validators=[
             DataRequired(message="Paste at least one date."),
             Length(max=5000, message="Please use at most 5000 characters."),
         ],
     )
-    start_time = TimeField("Usual start time", validators=[Optional()])
-    end_time = TimeField("Usual end time", validators=[Optional()])
-    location = text_field("Usual place", 300)
+    start_time = TimeField("Usual start time", id="paste-start_time", validators=[Optional()])
+    end_time = TimeField("Usual end time", id="paste-end_time", validators=[Optional()])
+    location = StringField(
+        "Usual place",
+        id="paste-location",
+        validators=[Optional(), Length(max=300, message="Please use at most 300 characters.")],
+        filters=[blank],
+    )
 
 
 def _london_time(value: datetime | None) -> time | None:
