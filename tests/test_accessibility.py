@@ -352,6 +352,12 @@ CONSOLE: dict[str, Visit] = {
     "print delegates": _page("/manage/events/{event_id}/delegates/print"),
     "badges": _page("/manage/events/{event_id}/badges"),
     "check-in": _page("/manage/events/{past_id}/check-in"),
+    "check-in, not yet arrived": _page("/manage/events/{past_id}/check-in?show=waiting"),
+    "delegates sorted and filtered": _page(
+        "/manage/events/{event_id}/delegates?sort=organisation&dir=desc&status=not-arrived"
+    ),
+    "events search": _page("/manage/events?q=seminar"),
+    "confirmation before unpublishing": _page("/manage/events/{event_id}/unpublish"),
     "book by phone with errors": _submitted("/manage/events/{event_id}/delegates/new"),
     "messages": _page("/manage/events/{event_id}/message"),
     "cancel event": _page("/manage/events/{event_id}/cancel"),

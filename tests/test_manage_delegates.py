@@ -529,7 +529,7 @@ def test_check_in_answers_json_with_the_new_row_and_the_counts(client, login, ma
     assert data["message"] == f"Precious Adeyemi marked as arrived at {arrived_at}."
     row = data["row"]
     assert row.startswith(f'<li id="booking-{booking.id}" class="check-in-row is-attended">')
-    assert f"Arrived {arrived_at}" in row and "✓" in row
+    assert f"Arrived {arrived_at}" in row and 'class="check-in-icon"' in row
     assert 'Undo arrival<span class="visually-hidden"> of Precious Adeyemi</span>' in row
     assert f'action="{mark}/undo"' in row
     assert '<input type="hidden" name="q" value="prec">' in row  # the search survives
