@@ -67,8 +67,8 @@ def _day(value: datetime | date) -> date:
     return london_date(value) if isinstance(value, datetime) else value
 
 
-def clock(value: datetime) -> str:
-    """9am, 9.30am, 12pm."""
+def clock(value: datetime | time) -> str:
+    """9am, 9.30am, 12pm (an aware instant in London time; a naive or bare time as it is)."""
     local = to_london(value) if value.tzinfo is not None else value
     hour = local.hour % 12 or 12
     suffix = "am" if local.hour < 12 else "pm"

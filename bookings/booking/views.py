@@ -9,7 +9,7 @@ from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
 from bookings.events import service as event_service
 from bookings.extensions import csrf, limiter
-from bookings.web.forms import ButtonForm
+from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("booking", __name__)
 # The pages under /bookings/ send no Referer (a manage link is a secret), and over HTTPS
@@ -124,8 +124,7 @@ def lost_link():
     if form.validate_on_submit():
         service.resend_links(form.email.data)
         return render_template("booking/link_sent.html", email=form.email.data)
-    status = 422 if request.method == "POST" else 200
-    return render_template("booking/lost_link.html", form=form), status
+    return render_template("booking/lost_link.html", form=form), form_status(form)
 
 
 @bp.get("/privacy")

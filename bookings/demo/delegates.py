@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from bookings.booking.models import Booking, BookingStatus, Lscb, LscbKind, Sector
 from bookings.booking.service import active_lscbs, active_sectors, new_reference
-from bookings.db import db, require_unit_of_work, utcnow
+from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 from bookings.demo import data
 from bookings.events.models import Event, EventKind, EventStatus, Venue
 from bookings.london import london_datetime
@@ -33,42 +33,43 @@ def sector_weight(name: str) -> int:
 
 
 def load_demo_statistics() -> dict[str, int]:
-    """Record the 2005 figures and give every past event made-up demo delegates; one commit.
+    """Record the 2005 figures and give every past event made-up demo delegates, as
+    one unit of work (or within the caller's).
 
     Events that already have bookings or recorded figures are left alone, so a second run adds
     nothing.
     """
-    now = utcnow()
-    sectors = _sectors()
-    recorded = _record_2005(sectors)
-    weights = [sector_weight(sector.name) for sector in sectors]
-    with_figures = select(RecordedFigures.event_id)
-    with_bookings = select(Booking.event_id).distinct()
-    events = list(
-        db.session.scalars(
-            select(Event)
-            .where(
-                Event.status == EventStatus.published,
-                Event.ends_at <= now,
-                Event.id.not_in(with_figures),
-                Event.id.not_in(with_bookings),
+    with unit_of_work():
+        now = utcnow()
+        sectors = _sectors()
+        recorded = _record_2005(sectors)
+        weights = [sector_weight(sector.name) for sector in sectors]
+        with_figures = select(RecordedFigures.event_id)
+        with_bookings = select(Booking.event_id).distinct()
+        events = list(
+            db.session.scalars(
+                select(Event)
+                .where(
+                    Event.status == EventStatus.published,
+                    Event.ends_at <= now,
+                    Event.id.not_in(with_figures),
+                    Event.id.not_in(with_bookings),
+                )
+                .order_by(Event.starts_at)
             )
-            .order_by(Event.starts_at)
         )
-    )
-    lscbs = _lscbs()
-    start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
-    rows: list[dict] = []
-    for event in events:
-        rows += _demo_rows(event, sectors, weights, start + len(rows), lscbs)
-    if rows:
-        db.session.execute(insert(Booking), rows)
-    db.session.commit()
-    return {
-        "recorded figure sets": recorded,
-        "demo delegates": len(rows),
-        "past events with demo delegates": len(events),
-    }
+        lscbs = _lscbs()
+        start = (db.session.scalar(select(func.max(Booking.id))) or 0) + 1
+        rows: list[dict] = []
+        for event in events:
+            rows += _demo_rows(event, sectors, weights, start + len(rows), lscbs)
+        if rows:
+            db.session.execute(insert(Booking), rows)
+        return {
+            "recorded figure sets": recorded,
+            "demo delegates": len(rows),
+            "past events with demo delegates": len(events),
+        }
 
 
 # --------------------------------------------------------------------------- recorded figures

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bookings.accounts.models import OrganiserUser, Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
 from bookings.booking.models import Booking, Lscb, LscbKind, Sector
-from bookings.db import db, utcnow
+from bookings.db import db, unit_of_work, utcnow
 from bookings.demo import activity, data
 from bookings.demo.delegates import load_demo_statistics
 from bookings.events.models import (
@@ -78,63 +78,66 @@ def database_is_empty() -> bool:
 
 def clear() -> None:
     """Deletes every row of every table, children before parents, in one transaction."""
-    for table in reversed(db.metadata.sorted_tables):
-        db.session.execute(table.delete())
-    db.session.commit()
+    with unit_of_work():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
 
 
 def load(today: date | None = None) -> dict[str, int]:
-    """Adds the demo (the reports' records and their copies in one transaction, then the
-    statistics and what is going on in one each); returns what it added, for the command."""
-    now = utcnow()
-    today = today or london_date(now)
-    account = data()["organiser"]
-    organiser = OrganiserUser(email=account["email"], name=account["name"], role=Role.admin)
-    organiser.set_password(_organiser_password(account["password"]))
-    venues = {key: Venue(**spec) for key, spec in data()["venues"].items()}
-    networks = {spec["slug"]: _network(spec) for spec in data()["networks"]}
-    events = [_event(spec, venues, networks) for spec in EVENTS]
+    """Adds the demo (the reports' records and their copies, the statistics and what is going
+    on) in one unit of work; returns what it added, for the command."""
+    with unit_of_work():
+        now = utcnow()
+        today = today or london_date(now)
+        account = data()["organiser"]
+        organiser = OrganiserUser(email=account["email"], name=account["name"], role=Role.admin)
+        organiser.set_password(_organiser_password(account["password"]))
+        venues = {key: Venue(**spec) for key, spec in data()["venues"].items()}
+        networks = {spec["slug"]: _network(spec) for spec in data()["networks"]}
+        events = [_event(spec, venues, networks) for spec in EVENTS]
 
-    weeks = season_weeks(today)
-    opens_at = london_day_bounds(today - timedelta(days=data()["season"]["opened_days_ago"]))[0]
-    copies = {
-        archived_slug(spec): _event(spec, venues, networks, weeks[spec["season"]], opens_at)
-        for spec in EVENTS
-        if "season" in spec
-    }
-    recent = next(spec for spec in EVENTS if archived_slug(spec) == data()["now"]["recent"])
-    copies[archived_slug(recent)] = _event(
-        recent, venues, networks, weeks_back(recent["day"], today)
-    )
-    events += copies.values()
-    meetings_weeks = weeks[data()["season"]["meetings_season"]]
-    for spec in data()["networks"]:
-        location = spec.get("default_location", "")
-        networks[spec["slug"]].meetings += [
-            _meeting(meeting, location, meetings_weeks) for meeting in _season_meetings(spec)
-        ]
-
-    sectors = _missing_sectors()
-    lscbs = _missing_lscbs()
-    db.session.add_all([organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs])
-    db.session.commit()
-    statistics = load_demo_statistics()
-    return (
-        statistics
-        | activity.load(organiser, copies, opens_at, now)
-        | {
-            # Counted afterwards: the statistics add the 2005 conference that holds its figures.
-            "events": db.session.scalar(select(func.count(Event.id))),
-            "upcoming events": sum(event.starts_at > now for event in events),
-            "programme slots": sum(len(event.slots) for event in events),
-            "venues": len(venues),
-            "networks and sub-groups": len(networks),
-            "meetings": sum(len(network.meetings) for network in networks.values()),
-            "sectors": len(sectors),
-            "LSCBs": len(lscbs),
-            f"organiser account ({organiser.email})": 1,
+        weeks = season_weeks(today)
+        opens_at = london_day_bounds(today - timedelta(days=data()["season"]["opened_days_ago"]))[0]
+        copies = {
+            archived_slug(spec): _event(spec, venues, networks, weeks[spec["season"]], opens_at)
+            for spec in EVENTS
+            if "season" in spec
         }
-    )
+        recent = next(spec for spec in EVENTS if archived_slug(spec) == data()["now"]["recent"])
+        copies[archived_slug(recent)] = _event(
+            recent, venues, networks, weeks_back(recent["day"], today)
+        )
+        events += copies.values()
+        meetings_weeks = weeks[data()["season"]["meetings_season"]]
+        for spec in data()["networks"]:
+            location = spec.get("default_location", "")
+            networks[spec["slug"]].meetings += [
+                _meeting(meeting, location, meetings_weeks) for meeting in _season_meetings(spec)
+            ]
+
+        sectors = _missing_sectors()
+        lscbs = _missing_lscbs()
+        db.session.add_all(
+            [organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs]
+        )
+        db.session.flush()
+        statistics = load_demo_statistics()
+        return (
+            statistics
+            | activity.load(organiser, copies, opens_at, now)
+            | {
+                # Counted afterwards: the statistics add the 2005 conference that holds its figures.
+                "events": db.session.scalar(select(func.count(Event.id))),
+                "upcoming events": sum(event.starts_at > now for event in events),
+                "programme slots": sum(len(event.slots) for event in events),
+                "venues": len(venues),
+                "networks and sub-groups": len(networks),
+                "meetings": sum(len(network.meetings) for network in networks.values()),
+                "sectors": len(sectors),
+                "LSCBs": len(lscbs),
+                f"organiser account ({organiser.email})": 1,
+            }
+        )
 
 
 # --------------------------------------------------------------------------- the current season

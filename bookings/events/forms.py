@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from bookings.events.models import Event, EventKind, ProgrammeSlot, SlotKind
-from bookings.london import NonexistentLocalTime, london_datetime, to_london
+from bookings.london import NonexistentLocalTime, clock, format_date, london_datetime, to_london
 from bookings.web.forms import SLUG_PATTERN, EditsSavedRecord, Form, blank, choices, text_field
 
 
@@ -36,7 +36,7 @@ def london_instant(field, day: date | None, at: time | None) -> datetime | None:
         return london_datetime(day, at)
     except NonexistentLocalTime:
         field.errors.append(
-            f"{at:%H:%M} on {day.day} {day:%B %Y} does not exist in London: the clocks go "
+            f"{clock(at)} on {format_date(day)} does not exist in London: the clocks go "
             "forward that night. Choose another time."
         )
         return None

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.utils import parseaddr
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -37,6 +36,7 @@ from icalendar.prop import vDuration, vText
 
 from bookings.events.models import Event, EventKind, EventStatus, ProgrammeSlot
 from bookings.london import to_london
+from bookings.mail import service as mail
 from bookings.networks.models import MeetingStatus
 
 PRODID = "-//London Safeguarding Children Board//Bookings//EN"
@@ -166,14 +166,10 @@ class Context:
     @classmethod
     def current(cls) -> Context:
         config = current_app.config
-        sender = config.get("MAIL_DEFAULT_SENDER")
-        if isinstance(sender, tuple | list):
-            name, address = sender[0], sender[1]
-        else:
-            name, address = parseaddr(sender or "")
+        sender = mail.SenderAddress.of(config)
         return cls(
             uid_domain=config["CALENDAR_UID_DOMAIN"],
-            organizer=(name, address) if address else None,
+            organizer=(sender.name, sender.address) if sender.address else None,
             site=url_for("events.home", _external=True),
         )
 
