@@ -24,6 +24,7 @@ from bookings.models import (
 from bookings.stats import service
 from bookings.stats.service import Filters, apportion, shares
 from tests import test_browser as browser_setup
+from tests.browser import next_page
 from tests.conftest import default_lscb
 
 _numbers = itertools.count(1)
@@ -508,7 +509,8 @@ def test_charts_read_on_a_phone_and_tables_fit_a_desktop(site, browser):
     make.organiser()
     browser.get(f"{base}/login")
     browser.find_element("id", "email").send_keys("organiser@example.org")
-    browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
+    with next_page(browser):
+        browser.find_element("id", "password").send_keys("correct horse battery", Keys.ENTER)
     browser.find_element("css selector", ".console-nav")
 
     _viewport(browser, 390)
