@@ -33,20 +33,9 @@ from bookings.events.models import (
 )
 from bookings.london import london_date, london_datetime, london_day_bounds
 from bookings.networks.models import Meeting, MeetingStatus, Network
+from bookings.networks.service import NETWORK_FIELDS
 
 SECTORS: list[str] = data()["sectors"]
-NETWORK_FIELDS = (
-    "slug",
-    "name",
-    "chair",
-    "chair_organisation",
-    "contact_name",
-    "contact_email",
-    "remit",
-    "membership",
-    "papers_url",
-    "default_location",
-)
 
 
 def _events() -> list[dict[str, Any]]:
