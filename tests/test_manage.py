@@ -836,3 +836,27 @@ def test_events_list_searches_title_venue_and_series(client, login, make):
     page = client.get("/manage/events", query_string={"q": "nothing like it"}).text
     assert "No upcoming events match “nothing like it”." in page
     assert 'value="nothing like it"' in page and "Show every event" in page
+
+
+def test_the_event_page_words_booking_states_and_audiences_for_people(client, login, make):
+    """No raw values ("not_open", "did_not_attend") on the console's event page."""
+    from bookings.models import EventMessage
+
+    login()
+    later = make.event(booking_opens_at=utcnow() + timedelta(days=3))
+    db.session.add(
+        EventMessage(
+            event_id=later.id,
+            audience="did_not_attend",
+            subject="Slides",
+            body="Here they are.",
+            recipients=3,
+            sent_by="organiser@example.org",
+        )
+    )
+    db.session.commit()
+    page = client.get(f"/manage/events/{later.id}").text
+    assert "Not open yet" in page
+    assert "confirmed delegates who did not attend" in page
+    assert "not_open" not in page and "not open" not in page.replace("Not open yet", "")
+    assert "did_not_attend" not in page

@@ -54,6 +54,21 @@ class BookingState(enum.StrEnum):
     started = "started"
     cancelled = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """The state in organisers' words, for the console."""
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    BookingState.draft: "Not published, so not bookable",
+    BookingState.not_open: "Not open yet",
+    BookingState.open: "Open",
+    BookingState.full: "Full: the waiting list is open",
+    BookingState.closed: "Closed",
+    BookingState.started: "Closed: the event has started",
+    BookingState.cancelled: "Cancelled",
+}
 
 REFUSALS = {
     BookingState.draft: "This event is not published yet.",

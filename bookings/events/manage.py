@@ -123,6 +123,7 @@ def _event_page(event: Event, capacity_form: CapacityForm):
         "events/manage/event.html",
         **service.event_page(event)._asdict(),
         capacity_form=capacity_form,
+        audiences=AUDIENCES,
     ), form_status(capacity_form)
 
 
