@@ -911,3 +911,35 @@ def test_mail_queued_before_the_upgrade_is_still_sent_after_it(database_url, tmp
             assert {"subject", "body_text", "body_html", "ics"} <= columns
             assert "data" not in columns
         db.engine.dispose()
+
+
+# ----------------------------------------------------------------------------- work before a round
+
+
+def test_each_round_first_does_the_registered_work_and_one_failure_spoils_nothing_else(
+    app, make, monkeypatch
+):
+    from bookings.mail import outbox
+
+    event = make.event(title="Renamed by the round")
+
+    def rename(now) -> int:
+        db.session.get(type(event), event.id).title = "Renamed by the round job"
+        return 1
+
+    def half_done_then_fails(now) -> int:
+        db.session.get(type(event), event.id).venue_id = None
+        raise RuntimeError("the job broke")
+
+    monkeypatch.setattr(outbox, "_round_jobs", {})
+    outbox.every_round("fails")(half_done_then_fails)
+    outbox.every_round("renames")(rename)
+
+    with app.app_context():
+        sender.send_all_due()
+        assert sender.run_round_jobs() == {"renames": 1}
+
+    db.session.expire_all()
+    fresh = db.session.get(type(event), event.id)
+    assert fresh.title == "Renamed by the round job"
+    assert fresh.venue_id is not None

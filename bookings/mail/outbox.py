@@ -34,8 +34,10 @@ BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 
 Renderer = Callable[[OutboxMessage, Session], Rendered]
+RoundJob = Callable[[datetime], int]
 
 _renderers: dict[str, Renderer] = {}
+_round_jobs: dict[str, RoundJob] = {}
 _outbox = OutboxMessage.__table__
 
 
@@ -240,3 +242,23 @@ def withdraw(session: Session, claimed: Claimed, reason: str, now: datetime) -> 
         .values(withdrawn_at=now, last_error=f"withdrawn: {reason}", claimed_until=None)
     )
     session.commit()
+
+
+# ----------------------------------------------------------------------------- work before a round
+
+
+def every_round(name: str) -> Callable[[RoundJob], RoundJob]:
+    """Register work that falls due with time, done by the sender before each round: writing
+    scheduled messages, releasing held places. ``job(now)`` runs in a unit of work of its own
+    and returns how many things it did. Several senders run it at once, so each job must make
+    its own work happen once (a lock or a unique key), never rely on being alone."""
+
+    def register(job: RoundJob) -> RoundJob:
+        _round_jobs[name] = job
+        return job
+
+    return register
+
+
+def round_jobs() -> dict[str, RoundJob]:
+    return dict(_round_jobs)

@@ -27,12 +27,20 @@ from flask import Flask, current_app, g
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bookings.db import db, utcnow
+from bookings.db import db, unit_of_work, utcnow
 from bookings.mail import messages, outbox
 from bookings.mail.outbox import QUEUED_FLAG, NotSendable, backoff
 from bookings.mail.transport import FileOutlet, breaks_connection, describe_error, outlet_for
 
-__all__ = ["SendReport", "backoff", "describe_error", "retry_now", "send_all_due", "send_due"]
+__all__ = [
+    "SendReport",
+    "backoff",
+    "describe_error",
+    "retry_now",
+    "run_round_jobs",
+    "send_all_due",
+    "send_due",
+]
 
 logger = logging.getLogger("bookings.mail")
 
@@ -146,8 +154,24 @@ def send_due(limit: int = 50, now: datetime | None = None) -> SendReport:
     return report
 
 
+def run_round_jobs(now: datetime | None = None) -> dict[str, int]:
+    """Do the work registered with ``every_round``, each job in its own unit of work; a job
+    that fails is logged and rolled back, and the others still run. Returns what each did."""
+    done: dict[str, int] = {}
+    for name, job in outbox.round_jobs().items():
+        try:
+            with unit_of_work():
+                done[name] = job(now or utcnow())
+        except Exception as exc:
+            logger.warning("mail: %s failed: %s", name, describe_error(exc))
+            db.session.remove()
+    return done
+
+
 def send_all_due(batch: int = 50) -> SendReport:
-    """Send batches until nothing due is left for this sender (``mail send``)."""
+    """Do the work that fell due, then send batches until nothing due is left for this sender
+    (``mail send``)."""
+    run_round_jobs()
     total = SendReport()
     while True:
         report = send_due(limit=batch)

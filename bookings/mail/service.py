@@ -7,13 +7,14 @@ The rest of the package (``outbox`` claims and back-off, ``messages``, ``transpo
 """
 
 from bookings.mail.messages import Rendered, SenderAddress, from_templates
-from bookings.mail.outbox import NotSendable, queue, renderer
+from bookings.mail.outbox import NotSendable, every_round, queue, renderer
 from bookings.mail.transport import remove_written
 
 __all__ = [
     "NotSendable",
     "Rendered",
     "SenderAddress",
+    "every_round",
     "from_templates",
     "queue",
     "remove_written",
