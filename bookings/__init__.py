@@ -77,6 +77,10 @@ def _register_blueprints(app: Flask) -> None:
     from bookings.booking.manage import admin_bp as booking_admin_bp
     from bookings.booking.manage import bp as console_bp
     from bookings.booking.views import bp as booking_bp
+    from bookings.certificates.manage import bp as certificates_manage_bp
+    from bookings.certificates.views import bp as certificates_bp
+    from bookings.evaluation.manage import bp as evaluation_manage_bp
+    from bookings.evaluation.views import bp as evaluation_bp
     from bookings.events.api import bp as api_bp
     from bookings.events.manage import bp as manage_bp
     from bookings.events.views import bp as events_bp
@@ -100,6 +104,10 @@ def _register_blueprints(app: Flask) -> None:
         accounts_manage_bp,
         stats_bp,
         privacy_manage_bp,
+        evaluation_bp,
+        evaluation_manage_bp,
+        certificates_bp,
+        certificates_manage_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -2,6 +2,13 @@
 
 from bookings.accounts.models import AuditEntry, OrganiserUser, Role
 from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.certificates.models import Certificate, CertificateSettings
+from bookings.evaluation.models import (
+    Evaluation,
+    EvaluationAnswer,
+    EvaluationQuestion,
+    EvaluationResponse,
+)
 from bookings.events.models import (
     Event,
     EventKind,
@@ -20,6 +27,12 @@ __all__ = [
     "AuditEntry",
     "Booking",
     "BookingStatus",
+    "Certificate",
+    "CertificateSettings",
+    "Evaluation",
+    "EvaluationAnswer",
+    "EvaluationQuestion",
+    "EvaluationResponse",
     "Event",
     "EventKind",
     "EventMessage",

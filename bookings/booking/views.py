@@ -7,6 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from bookings.booking import service
 from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
+from bookings.certificates import service as certificates
+from bookings.certificates.forms import ShowNameForm
+from bookings.evaluation import service as evaluation
 from bookings.events import service as event_service
 from bookings.extensions import csrf, limiter
 from bookings.web.forms import ButtonForm, form_status
@@ -69,7 +72,9 @@ def manage(token: str):
 
 
 def _manage_page(booking, token: str, form: NeedsForm, just_booked: bool = False) -> str:
-    """The delegate's booking; ``form`` is the needs form (base.html reads its errors)."""
+    """The delegate's booking; ``form`` is the needs form (base.html reads its errors). After
+    the event: the evaluation and the certificate."""
+    offer = certificates.offer(booking)
     return render_template(
         "booking/manage.html",
         booking=booking,
@@ -77,6 +82,9 @@ def _manage_page(booking, token: str, form: NeedsForm, just_booked: bool = False
         position=service.waiting_position(booking),
         form=form,
         just_booked=just_booked,
+        invitation=evaluation.invitation(booking),
+        offer=offer,
+        show_name_form=ShowNameForm(formdata=None, show_name=offer.shown),
     )
 
 

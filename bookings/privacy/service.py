@@ -2,7 +2,8 @@
 
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
-in their e-mails, so it would tie them to the row. Their e-mails go from the outbox, since a
+in their e-mails, so it would tie them to the row. A certificate loses the name printed on it
+and keeps its number; evaluation answers stay whole. Their e-mails go from the outbox, since a
 message holds an address (and its ``.eml`` copy, written when there is no mail server, the
 whole text); one queued for a booking purged anyway is withdrawn by the sender, never sent.
 Each run goes to the audit log with the purge itself, and to the log with counts and who ran
@@ -21,6 +22,7 @@ from sqlalchemy.sql import Select
 from bookings.accounts import service as accounts
 from bookings.accounts.models import OrganiserUser
 from bookings.booking.models import Booking
+from bookings.certificates.models import Certificate
 from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event
 from bookings.london import format_date, london_day_bounds
@@ -120,6 +122,7 @@ def purge(
             )
         )
         messages = _delete_messages(message_ids)
+        _unname_certificates(condition)
         bookings = _anonymise(condition, now)
         summary = (
             f"Purged personal data from {bookings} bookings at {events} events that ended "
@@ -156,6 +159,18 @@ def _delete_messages(message_ids: list[int]) -> int:
             .execution_options(synchronize_session=False)
         ).rowcount
     return deleted
+
+
+def _unname_certificates(condition: ColumnElement[bool]) -> None:
+    """A certificate keeps its number, which still verifies the event, its date and hours;
+    the name printed on it goes with the booking's. Evaluation responses need nothing: they
+    hold answers, and read the sector from the booking, which keeps it."""
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.booking_id.in_(select(Booking.id).where(condition)))
+        .values(issued_name="", show_name=False)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _anonymise(condition: ColumnElement[bool], now: datetime) -> int:

@@ -8,6 +8,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from bookings.db import utcnow
+from bookings.evaluation import service as evaluation
 from bookings.events.models import EventKind
 from bookings.london import london_date
 from bookings.stats import export, service
@@ -95,7 +96,11 @@ def event(event_id: int):
     if breakdown is None:
         abort(404)
     return render_template(
-        "stats/event.html", b=breakdown, measures=service.MEASURES, note=service.ROUNDING_NOTE
+        "stats/event.html",
+        b=breakdown,
+        measures=service.MEASURES,
+        note=service.ROUNDING_NOTE,
+        evaluation=evaluation.results(breakdown.event) if breakdown.ended else None,
     )
 
 

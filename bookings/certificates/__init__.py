@@ -1,0 +1,1 @@
+"""Attendance certificates: numbered, downloadable, publicly verifiable."""

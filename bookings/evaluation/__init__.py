@@ -1,0 +1,1 @@
+"""Evaluation: the questionnaire after an event, its responses and their results."""
