@@ -72,6 +72,11 @@ class Site:
     network_slug: str
     meeting_id: int
     token: str
+    held_id: int
+    feedback_token: str
+    certificate_token: str
+    certificate_number: str
+    certificate_booking_id: int
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -94,6 +99,33 @@ def _booking(event, sector, n: int, status, attended: bool = False):
         confirmed_at=utcnow() if status == BookingStatus.confirmed else None,
         attended_at=event.starts_at if attended else None,
     )
+
+
+def _aftercare(make: Factory, sectors) -> dict:
+    """An event held three days ago: one delegate yet to give feedback, six who did, one of
+    them with a certificate."""
+    from bookings.certificates import service as certificates
+    from bookings.evaluation import service as evaluation
+    from tests.aftercare import delegate, past_event
+
+    held = past_event(make, days_ago=3, slug="held-seminar", title="Working with fathers")
+    _waiting, feedback_token = delegate(held, sectors[0], name="Eve Elm")
+    answered = [delegate(held, sectors[0], name=f"Answered {n}") for n in range(6)]
+    for n, (booking, _token) in enumerate(answered):
+        evaluation.submit(
+            booking.id,
+            [evaluation.Answer(rating=3 + n % 3)] * 4
+            + [evaluation.Answer(text=f"Talk to the father too ({n})", may_quote=n % 2 == 0)],
+        )
+    booking, certificate_token = answered[0]
+    number = certificates.issue(booking.id).number
+    return {
+        "held_id": held.id,
+        "feedback_token": feedback_token,
+        "certificate_token": certificate_token,
+        "certificate_number": number,
+        "certificate_booking_id": booking.id,
+    }
 
 
 def _data(make: Factory) -> dict:
@@ -230,6 +262,7 @@ def _data(make: Factory) -> dict:
     )
     db.session.commit()
     return {
+        **_aftercare(make, sectors),
         "event_id": conference.id,
         "event_slug": conference.slug,
         "full_slug": full.slug,
@@ -338,6 +371,13 @@ PUBLIC: dict[str, Visit] = {
     "privacy notice": _page("/privacy"),
     "log in": _page("/login"),
     "not found": _page("/no-such-page"),
+    "manage link with feedback to give": _page("/bookings/{feedback_token}"),
+    "feedback form": _page("/bookings/{feedback_token}/feedback"),
+    "feedback form with errors": _submitted("/bookings/{feedback_token}/feedback"),
+    "manage link with a certificate": _page("/bookings/{certificate_token}"),
+    "certificate": _page("/bookings/{certificate_token}/certificate"),
+    "certificate verification": _page("/certificates/{certificate_number}"),
+    "unknown certificate": _page("/certificates/LSCB-2000-AAAA-AAAA"),
 }
 
 CONSOLE: dict[str, Visit] = {
@@ -373,6 +413,16 @@ CONSOLE: dict[str, Visit] = {
     "organisers": _page("/manage/admin/organisers"),
     "audit log": _page("/manage/admin/audit"),
     "privacy purge": _page("/manage/stats/privacy"),
+    "evaluation questions": _page("/manage/events/{event_id}/evaluation"),
+    "evaluation questions with errors": _submitted(
+        "/manage/events/{event_id}/evaluation", clear=tuple(f"text_{i}" for i in range(12))
+    ),
+    "evaluation, opened": _page("/manage/events/{held_id}/evaluation"),
+    "statistics with the evaluation": _page("/manage/stats/events/{held_id}"),
+    "certificates": _page("/manage/events/{held_id}/certificates"),
+    "certificate name": _page(
+        "/manage/events/{held_id}/certificates/{certificate_booking_id}/name"
+    ),
 }
 
 PAGES = [(name, visit, False) for name, visit in PUBLIC.items()] + [

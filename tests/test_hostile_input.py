@@ -42,6 +42,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, NumberRange, 
 from bookings.accounts.models import Role
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus, Sector
+from bookings.certificates import service as certificate_service
 from bookings.db import db
 from bookings.events.models import Event, ProgrammeSlot, SlotKind
 from bookings.mail.models import OutboxMessage
@@ -49,7 +50,11 @@ from bookings.stats.models import RecordedFigures
 from bookings.web import forms as web_forms
 from bookings.web.forms import NUMBER_MESSAGE, NUMBER_RANGE_MESSAGE
 from bookings.web.input import CONTROL_MESSAGE, DATE_RANGE_MESSAGE, ID_MAX, LINE_BREAK_MESSAGE
+from tests.aftercare import delegate, past_event
 from tests.conftest import default_lscb, form_lscb
+
+# Routes walked with the past event's attended delegate (``World.aftercare``).
+AFTERCARE = ("evaluation", "certificates")
 
 # What the edge refuses everywhere; CR and LF are refused outside textareas.
 REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -400,6 +405,8 @@ class World:
     network_slug: str
     # The waiting-list override's own event, whose waiting delegate no other route promotes.
     override: dict[str, int]
+    # The evaluation's and certificates' routes: a past event's attended delegate.
+    aftercare: dict[str, object] = field(default_factory=dict)
 
 
 def build_world(make, login) -> World:
@@ -435,6 +442,9 @@ def build_world(make, login) -> World:
             ),
         )
     assert waiting.booking.status == BookingStatus.waitlisted
+    held = past_event(make, slug="corpus-held")
+    attended, attended_token = delegate(held, health, name="Di Dogwood")
+    number = certificate_service.issue(attended.id).number
     return World(
         path_values={
             "event_id": seminar.id,
@@ -452,6 +462,12 @@ def build_world(make, login) -> World:
         },
         network_slug=network.slug,
         override={"event_id": full.id, "booking_id": waiting.booking.id},
+        aftercare={
+            "event_id": held.id,
+            "booking_id": attended.id,
+            "token": attended_token,
+            "number": number,
+        },
     )
 
 
@@ -671,6 +687,8 @@ class Walk:
                 values[name] = self.world.network_slug
             elif rule.endpoint == "booking_manage.override" and name in self.world.override:
                 values[name] = self.world.override[name]
+            elif rule.endpoint.startswith(AFTERCARE) and name in self.world.aftercare:
+                values[name] = self.world.aftercare[name]
             elif isinstance(rule._converters[name], AnyConverter):
                 values[name] = sorted(rule._converters[name].items)[0]
             else:

@@ -11,7 +11,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
+from bookings.certificates import service as certificates
 from bookings.db import db, utcnow
+from bookings.evaluation import service as evaluation
+from bookings.evaluation.models import EvaluationResponse
 from bookings.london import london_datetime
 from bookings.models import (
     AuditEntry,
@@ -180,6 +183,22 @@ def _grow(make, focus_event: Event, focus_network, sectors, user, scale: int) ->
     make.sector()
 
 
+def _aftercare(event: Event, sectors, n: int) -> None:
+    """``n`` attended delegates of a past event, each with a response and a certificate."""
+    _bookings(event, sectors, 4 * n, attended=True)
+    attended = db.session.scalars(
+        db.select(Booking.id).where(
+            Booking.event_id == event.id,
+            Booking.attended_at.is_not(None),
+            Booking.id.not_in(db.select(EvaluationResponse.booking_id)),
+        )
+    ).all()
+    for booking_id in attended:
+        answers = [evaluation.Answer(rating=4)] * 4
+        evaluation.submit(booking_id, [*answers, evaluation.Answer("Useful", may_quote=True)])
+        certificates.issue(booking_id)
+
+
 def _pages(app, focus: Focus) -> list[str]:
     """The listing pages to measure, from the URL map, plus the console's filtered lists."""
     adapter = app.url_map.bind("bookings.test")
@@ -240,7 +259,15 @@ def test_no_listing_page_makes_more_queries_for_more_records(
         capacity=40,
     )
     focus = Focus(event.id, event.slug, network.id, network.slug)
-    urls = _pages(app, focus)
+    held = make.event(
+        starts_at=london_datetime(date.today() - timedelta(days=3), time(10)), slug="held"
+    )
+    urls = [
+        *_pages(app, focus),
+        f"/manage/stats/events/{held.id}",
+        f"/manage/events/{held.id}/certificates",
+        f"/manage/events/{held.id}/evaluation",
+    ]
     expected = {
         "/",
         "/events",
@@ -272,8 +299,10 @@ def test_no_listing_page_makes_more_queries_for_more_records(
     assert expected <= set(urls), sorted(expected - set(urls))
 
     _grow(make, event, network, sectors, user, scale=1)
+    _aftercare(held, sectors, 1)
     few = _measure(client, count_queries, urls)
     _grow(make, db.session.get(Event, focus.event_id), network, sectors, user, scale=9)
+    _aftercare(db.session.get(Event, held.id), sectors, 9)
     many = _measure(client, count_queries, urls)
 
     grown = {url: (few[url], many[url]) for url in urls if many[url] > few[url]}

@@ -716,6 +716,44 @@ def test_purge_keeps_statistics_and_removes_personal_data(client, login, make, s
     assert privacy.purge(london_date(utcnow())).bookings == 0
 
 
+def test_purge_keeps_evaluation_answers_and_certificate_numbers_but_no_name(app, make, sectors):
+    from bookings.certificates import service as certificates
+    from bookings.certificates.models import Certificate
+    from bookings.evaluation import service as evaluation
+    from bookings.evaluation.models import EvaluationAnswer
+    from bookings.privacy import service as privacy
+
+    old = make.event(starts_at=past(date(2006, 12, 15)), title="Working with fathers")
+    made = add_bookings(old, sectors["Probation"], 5, attended=True)
+    # The event is long over: the evaluation's answers go in as if before it closed.
+    during = old.ends_at + timedelta(days=1)
+    for booking in made:
+        evaluation.submit(
+            booking.id,
+            [evaluation.Answer(rating=4)] * 4
+            + [evaluation.Answer(text="Ask the child first", may_quote=True)],
+            now=during,
+        )
+    issued = certificates.issue(made[0].id)
+    certificates.set_show_name(made[0].id, True)
+    before = evaluation.results(old)
+
+    privacy.purge(date(2007, 1, 1))
+    db.session.expire_all()
+
+    after = evaluation.results(old)
+    assert after.responses == 5 and [row.name for row in after.sectors] == ["Probation"]
+    assert after.distributions[0].counts == before.distributions[0].counts
+    assert after.quotes[0][1] == ["Ask the child first"] * 5
+    assert db.session.scalar(select(func.count(EvaluationAnswer.id))) == 25
+    certificate = db.session.scalar(select(Certificate))
+    assert certificate.number == issued.number
+    assert (certificate.issued_name, certificate.show_name) == ("", False)
+    verified = certificates.verification(issued.number)
+    assert verified.event_title == "Working with fathers" and verified.name is None
+    assert all(db.session.get(Booking, b.id).name == privacy.PURGED_NAME for b in made)
+
+
 def test_purge_keeps_link_reminders_of_delegates_still_booked(app, make, sectors):
     from bookings.privacy import service as privacy
 

@@ -75,17 +75,20 @@ def pdf(token: str):
 def show_name(token: str):
     booking = _booking(token)
     form = ShowNameForm()
-    if form.validate_on_submit():
-        try:
-            service.set_show_name(booking.id, bool(form.show_name.data))
-        except service.CertificateRefused as refusal:
-            flash(str(refusal))
-        else:
-            flash(
-                "The verification page now shows your name."
-                if form.show_name.data
-                else "The verification page no longer shows your name."
-            )
+    if not form.validate_on_submit():
+        return render_template(
+            "certificates/show_name.html", booking=booking, token=token, form=form
+        ), 422
+    try:
+        service.set_show_name(booking.id, bool(form.show_name.data))
+    except service.CertificateRefused as refusal:
+        flash(str(refusal))
+    else:
+        flash(
+            "The verification page now shows your name."
+            if form.show_name.data
+            else "The verification page no longer shows your name."
+        )
     return _back(token)
 
 
