@@ -476,6 +476,25 @@ def test_delegates_were_checked_in_at_a_past_event_and_a_recent_one(loaded):
         assert all(b.attended_at == event.starts_at for b in attended)
 
 
+def test_the_recent_event_has_demo_evaluation_answers_and_certificates(client, loaded):
+    from bookings.certificates.models import Certificate
+    from bookings.evaluation import service as evaluation
+    from bookings.evaluation.models import EvaluationResponse
+
+    recent = _copy(RECENT)
+    results = evaluation.results(recent)
+    assert 0 < results.responses < results.attended and results.not_answered
+    assert results.sectors and all(row.responses >= 5 for row in results.sectors)
+    assert all(text.startswith("(Demo answer)") for _q, texts in results.quotes for text in texts)
+    assert db.session.scalar(select(func.count()).where(~EvaluationResponse.demo)) == 0
+    issued = db.session.scalars(select(Certificate)).all()
+    assert issued and all(c.demo and c.issued_name.startswith("Demo delegate") for c in issued)
+    named = next(c for c in issued if c.show_name)
+    assert named.issued_name in client.get(f"/certificates/{named.number}").text
+    unnamed = next(c for c in issued if not c.show_name)
+    assert unnamed.issued_name not in client.get(f"/certificates/{unnamed.number}").text
+
+
 def test_the_recent_event_counts_in_this_years_statistics(loaded):
     from bookings.stats import service as stats
 

@@ -20,7 +20,7 @@ from bookings.accounts.models import OrganiserUser, Role
 from bookings.accounts.service import MIN_PASSWORD_LENGTH
 from bookings.booking.models import Booking, Lscb, LscbKind, Sector
 from bookings.db import db, unit_of_work, utcnow
-from bookings.demo import activity, data
+from bookings.demo import activity, aftercare, data
 from bookings.demo.delegates import load_demo_statistics
 from bookings.events.models import (
     Event,
@@ -114,6 +114,7 @@ def load(today: date | None = None) -> dict[str, int]:
         return (
             statistics
             | activity.load(organiser, copies, opens_at, now)
+            | aftercare.load(copies[archived_slug(recent)], now)
             | {
                 # Counted afterwards: the statistics add the 2005 conference that holds its figures.
                 "events": db.session.scalar(select(func.count(Event.id))),
