@@ -64,3 +64,8 @@ RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_KEY_PREFIX = "lscb-bookings"
 RATELIMIT_HEADERS_ENABLED = True
+
+# The TrueType font certificates' PDFs print names in (any script it covers). None: DejaVu Sans
+# where Debian and Ubuntu install it, if it is there; "" or a missing file: Helvetica, which
+# covers Latin-1 only, so other letters are transliterated (bookings/certificates/pdf.py).
+CERTIFICATE_FONT: str | None = None

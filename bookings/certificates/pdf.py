@@ -1,9 +1,10 @@
 """The certificate as a PDF (fpdf2).
 
-Names are printed in a Unicode TrueType font when the machine has one (``CERTIFICATE_FONT``,
-else DejaVu Sans where Debian and Ubuntu put it); without one, fpdf2's core Helvetica covers
-Latin-1 only, so other letters are transliterated ("Łukasz" prints as "Lukasz") and what has
-no Latin form becomes "?". The HTML certificate always shows the name as written.
+Names are printed in a Unicode TrueType font when the machine has one (``CERTIFICATE_FONT``
+in the configuration, else DejaVu Sans where Debian and Ubuntu put it); without one, fpdf2's
+core Helvetica covers Latin-1 only, so other letters are transliterated ("Łukasz" prints as
+"Lukasz") and what has no Latin form becomes "?". The HTML certificate always shows the name
+as written.
 """
 
 from __future__ import annotations
