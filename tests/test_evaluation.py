@@ -92,6 +92,7 @@ def test_a_response_is_stored_once_and_the_page_thanks_the_delegate(client, make
     assert stored[-1].text == "Check the child's own account first." and stored[-1].may_quote
 
 
+@pytest.mark.slow
 def test_two_posts_at_once_store_one_response(app, make, tmp_path):
     from tests.test_concurrency import gunicorn
 
@@ -121,6 +122,7 @@ def test_two_posts_at_once_store_one_response(app, make, tmp_path):
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
+    # Each post ends on the booking page: one thanks, the others say it is already answered.
     assert statuses == [200] * 4
     db.session.expire_all()
     assert responses() == 1

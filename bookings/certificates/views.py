@@ -8,7 +8,7 @@ from bookings.booking import service as booking_service
 from bookings.certificates import service
 from bookings.certificates.forms import ShowNameForm
 from bookings.certificates.pdf import certificate_pdf
-from bookings.extensions import csrf
+from bookings.extensions import csrf, limiter
 from bookings.web.forms import ButtonForm
 
 bp = Blueprint("certificates", __name__)
@@ -93,6 +93,7 @@ def show_name(token: str):
 
 
 @bp.get("/certificates/<number>")
+@limiter.limit("60 per minute")  # numbers are 40 bits of chance; no walking through them
 def verify(number: str):
     view = service.verification(number)
     if view is None:
