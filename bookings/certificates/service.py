@@ -56,6 +56,8 @@ class Offer:
     certificate: Certificate | None
     refusal: str
     shown: bool
+    # Whether the page has anything to say: a certificate, or the delegate attended.
+    invited: bool = True
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def offer(booking: Booking, now: datetime | None = None) -> Offer:
     if certificate is not None:
         return Offer(certificate, "", certificate.show_name)
     if booking.attended_at is None or booking.status != BookingStatus.confirmed:
-        return Offer(None, "", False)
+        return Offer(None, "", False, invited=False)
     settings = _settings(booking.event_id)
     refusal = _refusal(booking, booking.event, bool(settings and settings.after_evaluation), now)
     return Offer(None, refusal, False)
