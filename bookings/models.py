@@ -14,6 +14,7 @@ from bookings.events.models import (
 )
 from bookings.mail.models import OutboxMessage
 from bookings.networks.models import Meeting, MeetingStatus, Network
+from bookings.scheduled.models import ScheduledSetting
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "RecordedFigures",
     "RecordedSectorFigure",
     "Role",
+    "ScheduledSetting",
     "Sector",
     "SlotKind",
     "Speaker",
