@@ -55,7 +55,8 @@ def words(
         "manage_url": manage_url,
         "intro": setting.intro,
         "briefing": setting.briefing,
-        "slots": event.slots,
+        # Read only where shown: each message is rendered on its own when it goes.
+        "slots": event.slots if setting.kind == ScheduledKind.joining else [],
         "when": "tomorrow" if days_to_go == 1 else f"on {format_date(first)}",
         "kept_until": format_date(privacy.purge_date(event) - timedelta(days=1)),
     }
