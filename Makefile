@@ -33,8 +33,13 @@ $(TOOLS): pyproject.toml | $(BIN)/python
 migrate: $(APP)
 	$(FLASK) db upgrade
 
+# The sender runs beside the server and stops with it: it writes the scheduled messages when
+# they fall due (the demo's event tomorrow has its reminder from 9am) and sends the outbox, as
+# .eml files in instance/mail/ without a MAIL_SERVER. Links in them point at this server.
 run: migrate
 	$(FLASK) demo --if-empty
+	FLASK_SERVER_NAME=$(HOST):$(PORT) $(FLASK) mail send --watch & sender=$$!; \
+	trap 'kill $$sender 2>/dev/null; wait $$sender' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: migrate

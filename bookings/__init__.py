@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bookings.accounts import notifications as account_mail  # noqa: F401  (renderers)
     from bookings.booking import notifications  # noqa: F401  (registers the renderers)
     from bookings.mail import sender
+    from bookings.scheduled import service as scheduled  # noqa: F401  (renderers, round job)
 
     logs.init_app(app)
     web.init_app(app)
@@ -88,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from bookings.networks.manage import bp as manage_networks_bp
     from bookings.networks.views import bp as networks_bp
     from bookings.privacy.manage import bp as privacy_manage_bp
+    from bookings.scheduled.manage import bp as scheduled_manage_bp
     from bookings.stats.manage import bp as stats_bp
 
     for blueprint in (
@@ -108,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         evaluation_manage_bp,
         certificates_bp,
         certificates_manage_bp,
+        scheduled_manage_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -21,6 +21,7 @@ from bookings.events.models import (
 )
 from bookings.mail.models import OutboxMessage
 from bookings.networks.models import Meeting, MeetingStatus, Network
+from bookings.scheduled.models import ScheduledSetting
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "RecordedFigures",
     "RecordedSectorFigure",
     "Role",
+    "ScheduledSetting",
     "Sector",
     "SlotKind",
     "Speaker",

@@ -400,6 +400,11 @@ CONSOLE: dict[str, Visit] = {
     "confirmation before unpublishing": _page("/manage/events/{event_id}/unpublish"),
     "book by phone with errors": _submitted("/manage/events/{event_id}/delegates/new"),
     "messages": _page("/manage/events/{event_id}/message"),
+    "scheduled messages": _page("/manage/events/{event_id}/scheduled/"),
+    "reminder and its preview": _page("/manage/events/{event_id}/scheduled/reminder"),
+    "joining instructions with errors": _submitted(
+        "/manage/events/{event_id}/scheduled/joining", clear=("subject",)
+    ),
     "cancel event": _page("/manage/events/{event_id}/cancel"),
     "duplicate event": _page("/manage/events/{event_id}/duplicate"),
     "networks": _page("/manage/networks/"),

@@ -99,8 +99,8 @@ def _upcoming_and_past() -> tuple[list[Event], list[Event]]:
 def test_the_demo_loads_everything_it_reports(loaded):
     assert _counts() == {
         # With the 2005 conference that holds the report's recorded figures, and the recent
-        # event ([now] in the data file).
-        "events": 32,
+        # event and the one tomorrow ([now] in the data file).
+        "events": 33,
         "programme_slots": 20,
         "speakers": 18,
         "venues": 6,
@@ -109,10 +109,10 @@ def test_the_demo_loads_everything_it_reports(loaded):
         "sectors": 9,
         "organisers": 1,
     }
-    assert loaded["events"] == 32
+    assert loaded["events"] == 33
     assert loaded["recorded figure sets"] == 1
     assert loaded["demo delegates"] > 1000
-    assert loaded["upcoming events"] == 13
+    assert loaded["upcoming events"] == 14
     assert loaded["meetings"] == 65
     sectors = db.session.scalars(select(Sector.name).order_by(Sector.position))
     assert list(sectors) == demo.SECTORS
@@ -354,6 +354,9 @@ def test_weeks_forward_keeps_the_weekday_and_lands_two_weeks_ahead():
 
 def test_the_current_season_is_bookable_on_the_originals_weekdays_and_times(loaded):
     upcoming, past = _upcoming_and_past()
+    tomorrow = london_date(utcnow()) + timedelta(days=1)
+    assert [london_date(e.starts_at) for e in upcoming].count(tomorrow) == 1  # not the season's
+    upcoming = [e for e in upcoming if london_date(e.starts_at) != tomorrow]
     assert (len(upcoming), len(past)) == (13, 19)  # with the 2005 conference, the recent event
     assert london_date(upcoming[0].starts_at) >= london_date(utcnow()) + timedelta(days=14)
     states = availability_for(upcoming)
@@ -460,8 +463,25 @@ def test_the_other_upcoming_events_have_bookings_and_places_left(loaded):
         assert bookings[BookingStatus.waitlisted] == [], event.slug
         every = [b for listed in bookings.values() for b in listed]
         assert all(event.booking_opens_at <= b.queued_at < now for b in every), event.slug
-    # Nobody made up is ever e-mailed: `make mail` finds nothing to send.
+    # Loading writes no e-mail; only the sender's scheduled messages go (see below).
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_the_event_tomorrow_gets_its_reminder_from_the_sender(loaded):
+    from bookings.mail.sender import run_round_jobs
+    from bookings.scheduled.models import ScheduledKind
+
+    tomorrow = london_date(utcnow()) + timedelta(days=1)
+    [event] = [e for e in _upcoming_and_past()[0] if london_date(e.starts_at) == tomorrow]
+    confirmed = _statuses(event)[BookingStatus.confirmed]
+    assert confirmed and all(b.email.endswith("@example.org") for b in confirmed)
+    run_round_jobs(london_datetime(london_date(utcnow()), time(9)))
+    kinds = db.session.scalars(
+        select(OutboxMessage.kind).where(OutboxMessage.booking_id.in_([b.id for b in confirmed]))
+    )
+    assert sorted(kinds) == sorted(
+        [ScheduledKind.joining.mail_kind, ScheduledKind.reminder.mail_kind] * len(confirmed)
+    )
 
 
 def test_delegates_were_checked_in_at_a_past_event_and_a_recent_one(loaded):
@@ -561,7 +581,7 @@ def test_the_demo_command_refuses_keeps_and_replaces(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
-    assert "32 events" in first.output and "organiser@example.org" in first.output
+    assert "33 events" in first.output and "organiser@example.org" in first.output
     loaded = _counts()
 
     refused = runner.invoke(args=["demo"])

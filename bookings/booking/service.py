@@ -237,6 +237,11 @@ def reference_like(q: str) -> str | None:
     return _shaped_reference(raw) if len(raw) == REFERENCE_LENGTH else None
 
 
+def manage_url(booking: Booking) -> str:
+    """The delegate's private link to their booking (a key to it), for other features' mail."""
+    return notifications.manage_url(booking)
+
+
 def booking_for_token(token: str) -> Booking | None:
     """The booking a manage link points to, or None for an unknown or guessed token."""
     if not token or len(token) > 100:

@@ -1,6 +1,7 @@
 """Turns the data file into rows: the Board's events, networks and meetings as the reports give
-them, plus a current season copied forward from the day of loading and a recent event copied to
-the week before it; then the statistics (``delegates.py``) and what is going on (``activity.py``).
+them, plus a current season copied forward from the day of loading, a recent event copied to
+the week before it and one to the day after (whose reminder `make run`'s sender writes); then
+the statistics (``delegates.py``) and what is going on (``activity.py``).
 
 The file says what the reports say; this module adds only what depends on the day of loading
 (the copies and their booking windows) and the instants of London wall-clock times.
@@ -95,6 +96,10 @@ def load(today: date | None = None) -> dict[str, int]:
         recent = next(spec for spec in EVENTS if archived_slug(spec) == data()["now"]["recent"])
         copies[archived_slug(recent)] = _event(
             recent, venues, networks, weeks_back(recent["day"], today)
+        )
+        soon = next(spec for spec in EVENTS if archived_slug(spec) == data()["now"]["tomorrow"])
+        copies[f"{archived_slug(soon)} (tomorrow)"] = _event(
+            soon, venues, networks, days=(today + timedelta(days=1) - soon["day"]).days
         )
         events += copies.values()
         meetings_weeks = weeks[data()["season"]["meetings_season"]]
@@ -276,9 +281,11 @@ def _event(
     networks: dict[str, Network],
     weeks: int = 0,
     opens_at: datetime | None = None,
+    days: int = 0,
 ) -> Event:
+    """The event of ``spec``, moved by ``weeks`` (or ``days``, for the event tomorrow)."""
     window = data()["booking_window"]
-    day = _moved(spec["day"], weeks)
+    day = _moved(spec["day"], weeks) + timedelta(days=days)
     starts_at, ends_at = _at(day, spec)
     if opens_at is None:
         opened = day - timedelta(weeks=window["opens_weeks_before"])
@@ -298,7 +305,7 @@ def _event(
         capacity=spec["capacity"],
         booking_opens_at=opens_at,
         booking_closes_at=london_datetime(closed, window["closes_at"]),
-        series=_series(spec, weeks),
+        series=_series(spec, weeks + days // 7),
         host_network=networks.get(spec.get("host", "")),
         slots=[_slot(slot, day, n) for n, slot in enumerate(spec.get("programme", []))],
     )

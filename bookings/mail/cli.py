@@ -30,6 +30,8 @@ def _summary(report) -> str:
         parts.append(f"{report.skipped} taken by another sender")
     if report.withdrawn:
         parts.append(f"{report.withdrawn} withdrawn (no longer sendable)")
+    if report.deferred:
+        parts.append(f"{report.deferred} put back (their event moved)")
     return ", ".join(parts)
 
 

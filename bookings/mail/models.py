@@ -20,7 +20,10 @@ class OutboxMessage(db.Model):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "sent_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+        Index("uq_outbox_once_key", "once_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int | None] = mapped_column(
@@ -32,6 +35,10 @@ class OutboxMessage(db.Model):
     # The site the change was made on ("https://host/"), so that links point where the
     # delegate booked even when no SERVER_NAME is configured; empty outside a request.
     site_url: Mapped[str] = mapped_column(String(300), default="")
+
+    # Set on messages that go at most once ("reminder:42": booking 42's reminder): the unique
+    # index makes a second writer's INSERT do nothing, however many senders race.
+    once_key: Mapped[str | None] = mapped_column(String(80))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

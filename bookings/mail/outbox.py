@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, literal, literal_column, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
-from bookings.db import db, require_unit_of_work
+from bookings.db import UTCDateTime, db, require_unit_of_work, utcnow
 from bookings.mail.messages import Rendered
 from bookings.mail.models import OutboxMessage
 
@@ -39,11 +41,27 @@ RoundJob = Callable[[datetime], int]
 _renderers: dict[str, Renderer] = {}
 _round_jobs: dict[str, RoundJob] = {}
 _outbox = OutboxMessage.__table__
+# The time the sender renders at: its own clock, or the frozen one a test passed it.
+_sending_at: ContextVar[datetime | None] = ContextVar("sending_at", default=None)
 
 
 class NotSendable(Exception):
     """The message can no longer be sent (its booking was purged or deleted). The text says
     why, for the outbox's record and the log: never a name or an address."""
+
+
+class NotYet(Exception):
+    """The message is not due yet (its event moved later): the sender puts it back until
+    ``until`` without counting an attempt."""
+
+    def __init__(self, until: datetime, reason: str = "not due yet") -> None:
+        super().__init__(reason)
+        self.until = until
+
+
+def sending_time() -> datetime:
+    """When the message being rendered is being sent (a renderer's "now")."""
+    return _sending_at.get() or utcnow()
 
 
 class UnknownKind(Exception):
@@ -76,6 +94,45 @@ def queue(
     if has_request_context():
         setattr(g, QUEUED_FLAG, True)
     return message
+
+
+def queue_selected(rows: Select, now: datetime, limit: int) -> int:
+    """Queue one message per row of ``rows`` in one ``INSERT … SELECT`` (at most ``limit``):
+    its columns are ``kind, booking_id, recipient, site_url, once_key``, in that order. A row
+    whose ``once_key`` is already in the outbox is skipped by the database itself
+    (``ON CONFLICT DO NOTHING`` on the unique index), so writers racing on several senders
+    add each message once. Returns how many were added."""
+    require_unit_of_work("outbox messages")
+    dialect = db.session.get_bind().dialect.name
+    inserter = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    empty = literal_column("CAST('{}' AS JSON)" if dialect == "postgresql" else "'{}'")
+    stamp = literal(now, UTCDateTime)
+    chosen = rows.limit(limit).subquery()
+    source = select(*chosen.c, empty, stamp, stamp, literal(0), literal("")).where(
+        literal(True)
+    )  # SQLite reads "SELECT … ON CONFLICT" only with a WHERE
+    statement = inserter(_outbox).from_select(
+        [
+            "kind",
+            "booking_id",
+            "recipient",
+            "site_url",
+            "once_key",
+            "data",
+            "created_at",
+            "next_attempt_at",
+            "attempts",
+            "last_error",
+        ],
+        source,
+    )
+    result = db.session.execute(statement.on_conflict_do_nothing(index_elements=["once_key"]))
+    return max(result.rowcount or 0, 0)
+
+
+def once_queued(key):
+    """True where a message with this ``once_key`` is already in the outbox (SQL)."""
+    return select(_outbox.c.id).where(_outbox.c.once_key == key).exists()
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -197,14 +254,17 @@ def claim(session: Session, row_id: int, now: datetime, until: datetime) -> Clai
     return Claimed(row.id, row.kind, row.recipient, row.attempts or 0, row.created_at)
 
 
-def render_claimed(session: Session, claimed: Claimed) -> Rendered:
-    """Render a claimed message in a read-only transaction, ended before anything is sent."""
+def render_claimed(session: Session, claimed: Claimed, now: datetime | None = None) -> Rendered:
+    """Render a claimed message in a read-only transaction, ended before anything is sent;
+    renderers read ``now`` as :func:`sending_time`."""
+    token = _sending_at.set(now)
     try:
         message = session.get(OutboxMessage, claimed.id)
         if message is None:  # purged since it was claimed
             raise NotSendable("the message was deleted")
         return render(message)
     finally:
+        _sending_at.reset(token)
         session.rollback()
 
 
@@ -240,6 +300,16 @@ def withdraw(session: Session, claimed: Claimed, reason: str, now: datetime) -> 
         update(_outbox)
         .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
         .values(withdrawn_at=now, last_error=f"withdrawn: {reason}", claimed_until=None)
+    )
+    session.commit()
+
+
+def defer(session: Session, claimed: Claimed, until: datetime) -> None:
+    """Put a message back until it is due (:class:`NotYet`); no attempt is counted."""
+    session.execute(
+        update(_outbox)
+        .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
+        .values(next_attempt_at=until, claimed_until=None)
     )
     session.commit()
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from bookings.db import db, unit_of_work, utcnow
 from bookings.mail import messages, outbox
-from bookings.mail.outbox import QUEUED_FLAG, NotSendable, backoff
+from bookings.mail.outbox import QUEUED_FLAG, NotSendable, NotYet, backoff
 from bookings.mail.transport import FileOutlet, breaks_connection, describe_error, outlet_for
 
 __all__ = [
@@ -57,12 +57,14 @@ _outbox = outbox.OutboxMessage.__table__
 @dataclass
 class SendReport:
     """What one ``send_due`` run did. ``skipped``: another sender claimed it first;
-    ``withdrawn``: no longer sendable, recorded and never tried again."""
+    ``withdrawn``: no longer sendable, recorded and never tried again; ``deferred``: not due
+    after all (its event moved), put back until it is."""
 
     sent: int = 0
     failed: int = 0
     skipped: int = 0
     withdrawn: int = 0
+    deferred: int = 0
     written: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ class SendReport:
         self.failed += other.failed
         self.skipped += other.skipped
         self.withdrawn += other.withdrawn
+        self.deferred += other.deferred
         self.written += other.written
         self.errors += other.errors
 
@@ -113,7 +116,7 @@ def send_due(limit: int = 50, now: datetime | None = None) -> SendReport:
                 error = broken
                 if error is None:
                     try:
-                        rendered = outbox.render_claimed(session, claimed)
+                        rendered = outbox.render_claimed(session, claimed, now)
                         message = messages.build(
                             rendered,
                             claimed.recipient,
@@ -121,6 +124,10 @@ def send_due(limit: int = 50, now: datetime | None = None) -> SendReport:
                             messages.message_id(claimed.id, claimed.created_at, domain),
                         )
                         outcome = outlet.deliver(message, claimed.id, claimed.kind)
+                    except NotYet as exc:
+                        outbox.defer(session, claimed, exc.until)
+                        report.deferred += 1
+                        continue
                     except NotSendable as exc:
                         outbox.withdraw(session, claimed, str(exc), now)
                         report.withdrawn += 1
@@ -168,15 +175,15 @@ def run_round_jobs(now: datetime | None = None) -> dict[str, int]:
     return done
 
 
-def send_all_due(batch: int = 50) -> SendReport:
+def send_all_due(batch: int = 50, now: datetime | None = None) -> SendReport:
     """Do the work that fell due, then send batches until nothing due is left for this sender
-    (``mail send``)."""
-    run_round_jobs()
+    (``mail send``); ``now`` freezes the clock for both."""
+    run_round_jobs(now)
     total = SendReport()
     while True:
-        report = send_due(limit=batch)
+        report = send_due(limit=batch, now=now)
         total.add(report)
-        if report.attempted + report.skipped + report.withdrawn < batch:
+        if report.attempted + report.skipped + report.withdrawn + report.deferred < batch:
             return total
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, String, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.sql import Select
@@ -25,7 +25,7 @@ from bookings.booking.models import Booking
 from bookings.certificates.models import Certificate
 from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event
-from bookings.london import format_date, london_day_bounds
+from bookings.london import format_date, london_date, london_day_bounds
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 
@@ -37,6 +37,17 @@ ID_BATCH = 1000
 # Live references are "ABCD-2345"; "P" and the row's id (at most 8 digits in the column's 9
 # characters) is unique and can never be mistaken for one, nor tell anyone who booked.
 PURGED_REFERENCE_PREFIX = "P"
+
+
+# The retention rule: delegates' personal data is kept this long after their event ends, so
+# that they can fetch what their booking page offers them (feedback, a certificate); the
+# Board purges from then on. Messages that tell delegates "until when" read purge_date.
+KEPT_AFTER_EVENT = timedelta(days=365)
+
+
+def purge_date(event: Event) -> date:
+    """The London date from which the event's delegates' personal data is purged."""
+    return london_date(event.ends_at + KEPT_AFTER_EVENT)
 
 
 @dataclass(frozen=True)

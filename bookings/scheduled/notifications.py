@@ -1,0 +1,117 @@
+"""What a delegate reads in each scheduled message, checked again when it goes.
+
+A row is written when its message falls due (``service.write_due``); by the time a sender
+takes it the booking may be cancelled, waitlisted or purged, the event cancelled or moved, or
+the message turned off. So the renderer decides again from the records as they then stand:
+withdrawn (:class:`~bookings.mail.service.NotSendable`) when it can no longer make sense, put
+back (:class:`~bookings.mail.service.NotYet`) when its event moved later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bookings.booking import service as booking_service
+from bookings.booking.models import Booking, BookingStatus
+from bookings.events.models import Event, EventStatus
+from bookings.london import format_date, london_date
+from bookings.mail import service as mail
+from bookings.mail.models import OutboxMessage
+from bookings.privacy import service as privacy
+from bookings.scheduled.models import ScheduledKind, Setting, setting_for, window
+
+# What a preview shows instead of a delegate's private link.
+LINK_PLACEHOLDER = "[their private booking link]"
+
+
+@dataclass(frozen=True)
+class SampleDelegate:
+    """Whom a preview is addressed to: placeholders where each delegate's details go."""
+
+    event: Event
+    name: str = "[delegate's name]"
+    reference: str = "[their booking reference]"
+
+
+def words(
+    setting: Setting,
+    booking: Booking | SampleDelegate,
+    manage_url: str,
+    now: datetime,
+) -> mail.Rendered:
+    """The message of ``setting``'s kind for ``booking``, as sent at ``now``."""
+    event = booking.event
+    first = london_date(event.starts_at)
+    days_to_go = (first - london_date(now)).days
+    context: dict[str, Any] = {
+        "booking": booking,
+        "event": event,
+        "venue": event.venue,
+        "manage_url": manage_url,
+        "intro": setting.intro,
+        "briefing": setting.briefing,
+        # Read only where shown: each message is rendered on its own when it goes.
+        "slots": event.slots if setting.kind == ScheduledKind.joining else [],
+        "when": "tomorrow" if days_to_go == 1 else f"on {format_date(first)}",
+        "kept_until": format_date(privacy.purge_date(event) - timedelta(days=1)),
+    }
+    return mail.from_templates(
+        f"scheduled_{setting.kind.value}", setting.subject_for(event), **context
+    )
+
+
+def _checked(message: OutboxMessage, session: Session, kind: ScheduledKind) -> mail.Rendered:
+    booking = session.get(Booking, message.booking_id) if message.booking_id else None
+    if booking is None:
+        raise mail.NotSendable("the booking no longer exists")
+    if booking.purged_at is not None:
+        raise mail.NotSendable("the booking's personal data has been purged")
+    if booking.status != BookingStatus.confirmed:
+        raise mail.NotSendable("the booking is no longer confirmed")
+    event = booking.event
+    if event.status != EventStatus.published:
+        raise mail.NotSendable("the event is cancelled")
+    setting = setting_for(session, event.id, kind)
+    if not setting.enabled:
+        raise mail.NotSendable("the organisers turned this message off")
+    now = mail.sending_time()
+    due = window(event, setting)
+    if now < due.opens:
+        raise mail.NotYet(due.opens, "the event moved later")
+    if now >= due.closes:
+        raise mail.NotSendable("its time has passed (the event moved or began)")
+    if kind == ScheduledKind.thanks and booking.attended_at is None:
+        raise mail.NotSendable("the delegate is not recorded as attending")
+    if kind == ScheduledKind.missed and (
+        booking.attended_at is not None or not _attendance_taken(session, event.id)
+    ):
+        raise mail.NotSendable("the delegate attended, or attendance was not taken")
+    return words(setting, booking, booking_service.manage_url(booking), now)
+
+
+def _attendance_taken(session: Session, event_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Booking.id)
+            .where(Booking.event_id == event_id, Booking.attended_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _register(kind: ScheduledKind) -> None:
+    @mail.renderer(kind.mail_kind)
+    def render(message: OutboxMessage, session: Session) -> mail.Rendered:
+        return _checked(message, session, kind)
+
+    render.__qualname__ = f"render_{kind.value}"
+
+
+for _kind in ScheduledKind:
+    _register(_kind)
