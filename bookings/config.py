@@ -64,3 +64,7 @@ RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_KEY_PREFIX = "lscb-bookings"
 RATELIMIT_HEADERS_ENABLED = True
+
+# The largest request body: a paper's upload (at most 20 MB, bookings.papers.service) and its
+# form. A larger one is refused with the 413 page before it is read.
+MAX_CONTENT_LENGTH = 21 * 1024 * 1024

@@ -247,6 +247,11 @@ def booking_for_token(token: str) -> Booking | None:
     return booking
 
 
+def manage_url(booking: Booking) -> str:
+    """The booking's private link, for other features' e-mails (derived, never stored)."""
+    return notifications.manage_url(booking)
+
+
 def email_key(address: str) -> str:
     return address.strip().casefold()
 

@@ -9,6 +9,7 @@ from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
 from bookings.events import service as event_service
 from bookings.extensions import csrf, limiter
+from bookings.papers import service as papers_service
 from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("booking", __name__)
@@ -75,6 +76,7 @@ def _manage_page(booking, token: str, form: NeedsForm, just_booked: bool = False
         booking=booking,
         token=token,
         position=service.waiting_position(booking),
+        papers=papers_service.papers_for_booking(booking),
         form=form,
         just_booked=just_booked,
     )
