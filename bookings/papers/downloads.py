@@ -20,7 +20,7 @@ def send_paper(paper: Paper, *, private: bool) -> Response:
         abort(404)
     response.headers["Content-Disposition"] = service.content_disposition(paper.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=300"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

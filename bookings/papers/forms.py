@@ -12,11 +12,13 @@ from bookings.events.forms import london_instant
 from bookings.london import to_london
 from bookings.papers.models import Audience, Paper
 from bookings.papers.service import KINDS_TEXT, PaperData, PaperRefused, checked_url
-from bookings.web.forms import Form, text_field
+from bookings.web.forms import Form, choices, text_field
 
 
-def _audience_choices(for_meeting: bool) -> list[tuple[str, str]]:
-    return [(a.value, a.label) for a in Audience if not (for_meeting and a == Audience.delegates)]
+def _audience_choices(for_meeting: bool) -> list:
+    return choices(
+        (a.value, a.label) for a in Audience if not (for_meeting and a == Audience.delegates)
+    )
 
 
 class PaperForm(Form):

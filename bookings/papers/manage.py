@@ -43,6 +43,9 @@ def _add(form: NewPaperForm, **owner: int) -> str | None:
         )
     except service.PaperRefused as refusal:
         return str(refusal)
+    finally:
+        if upload:
+            upload.close()
     return None
 
 
