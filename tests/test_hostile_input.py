@@ -17,8 +17,8 @@ from datetime import date, time, timedelta
 from urllib.parse import quote
 
 import pytest
-from flask_wtf.file import FileField
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from markupsafe import escape
 from sqlalchemy import String, event, func, select
 from werkzeug.datastructures import ImmutableMultiDict

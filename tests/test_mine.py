@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -16,7 +17,17 @@ from bookings.london import london_date
 from bookings.mail.sender import send_due
 from bookings.mine.models import AddressLink
 from bookings.privacy import service as privacy
-from tests.test_mail import details, smtp, text_part  # noqa: F401  (smtp is a fixture)
+from tests.test_mail import SMTPServer, details, text_part
+
+
+@pytest.fixture
+def smtp(app):
+    """The real SMTP server of tests/test_mail.py, for the e-mails these pages send."""
+    server = SMTPServer()
+    server.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=5)
+    yield server
+    server.stop()
 
 
 def _link(smtp, client, address: str) -> str:

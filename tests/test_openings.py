@@ -19,7 +19,17 @@ from bookings.openings import service
 from bookings.openings.models import OpeningAlert
 from bookings.privacy import service as privacy
 from tests.conftest import make_app
-from tests.test_mail import smtp, text_part  # noqa: F401  (smtp is a fixture)
+from tests.test_mail import SMTPServer, text_part
+
+
+@pytest.fixture
+def smtp(app):
+    """The real SMTP server of tests/test_mail.py, for the e-mails these pages send."""
+    server = SMTPServer()
+    server.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_TIMEOUT=5)
+    yield server
+    server.stop()
 
 
 def _later(make, hours: int = 5, **kw):

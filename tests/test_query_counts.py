@@ -13,6 +13,7 @@ from datetime import date, time, timedelta
 
 from bookings.db import db, utcnow
 from bookings.london import london_datetime
+from bookings.mine import service as mine
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -27,7 +28,6 @@ from bookings.models import (
     SlotKind,
     Speaker,
 )
-from bookings.mine import service as mine
 from bookings.papers import service as papers
 from bookings.papers.models import Audience
 from bookings.stats import service as stats
