@@ -7,9 +7,10 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bookings.db import UTCDateTime, db, string_enum, utcnow
+from bookings.events.models import Event
 
 
 class Audience(enum.StrEnum):
@@ -57,6 +58,8 @@ class Paper(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event | None] = relationship()
 
     @property
     def is_file(self) -> bool:
