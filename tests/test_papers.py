@@ -320,3 +320,52 @@ def test_remove_deletes_the_file(app, client, make, login):
     path = service.stored_path(paper)
     assert client.post(f"/manage/papers/{paper.id}/remove").status_code == 303
     assert _papers() == [] and not path.exists()
+
+
+def test_the_embargo_is_entered_in_london_time(app, client, make, login):
+    login()
+    event = make.event()
+    response = client.post(
+        f"/manage/events/{event.id}/papers",
+        data={
+            "title": "Summer slides",
+            "audience": "everyone",
+            "url": "https://example.org/slides",
+            "embargo_until": "2031-07-01T09:30",
+        },
+    )
+    assert response.status_code == 303
+    [paper] = _papers()
+    assert paper.embargo_until.isoformat() == "2031-07-01T08:30:00+00:00"  # BST
+    edit = client.get(f"/manage/papers/{paper.id}").text
+    assert 'value="2031-07-01T09:30"' in edit
+    assert "Summer slides" not in client.get(f"/events/{event.slug}").text
+
+
+def test_adding_editing_and_removing_are_audited(app, client, make, login):
+    from bookings.accounts.models import AuditEntry
+
+    login()
+    event = make.event()
+    client.post(
+        f"/manage/events/{event.id}/papers",
+        data={"title": "Slides", "audience": "everyone", "url": "https://example.org/a"},
+    )
+    [paper] = _papers()
+    response = client.post(
+        f"/manage/papers/{paper.id}",
+        data={"title": "Slides v2", "audience": "delegates", "url": "https://example.org/a"},
+    )
+    assert response.status_code == 303
+    assert _papers()[0].audience == Audience.delegates
+    client.post(f"/manage/papers/{paper.id}/remove")
+    actions = db.session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.target_type == "event", AuditEntry.target_id == event.id)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["papers.add", "papers.edit", "papers.remove"]
+    who = db.session.scalars(
+        select(AuditEntry.user_email).where(AuditEntry.action.startswith("papers."))
+    ).all()
+    assert set(who) == {"organiser@example.org"}

@@ -21,6 +21,7 @@ def send_paper(paper: Paper, *, private: bool) -> Response:
     response.headers["Content-Disposition"] = service.content_disposition(paper.filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=300"
+    # Even a public one is revalidated: an organiser may restrict or remove it at any time.
+    response.headers["Cache-Control"] = "private, no-store" if private else "public, no-cache"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
