@@ -62,6 +62,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bookings.booking import notifications  # noqa: F401  (registers the renderers)
     from bookings.mail import sender
     from bookings.scheduled import service as scheduled  # noqa: F401  (renderers, round job)
+    from bookings.mine import notifications as mine_mail  # noqa: F401  (renderers)
+    from bookings.openings import notifications as openings_mail  # noqa: F401  (renderers, job)
+    from bookings.papers import notifications as papers_mail  # noqa: F401  (renderers)
 
     logs.init_app(app)
     web.init_app(app)
@@ -86,8 +89,12 @@ def _register_blueprints(app: Flask) -> None:
     from bookings.events.manage import bp as manage_bp
     from bookings.events.views import bp as events_bp
     from bookings.feeds.views import bp as feeds_bp
+    from bookings.mine.views import bp as mine_bp
     from bookings.networks.manage import bp as manage_networks_bp
     from bookings.networks.views import bp as networks_bp
+    from bookings.openings.views import bp as openings_bp
+    from bookings.papers.manage import bp as papers_manage_bp
+    from bookings.papers.views import bp as papers_bp
     from bookings.privacy.manage import bp as privacy_manage_bp
     from bookings.scheduled.manage import bp as scheduled_manage_bp
     from bookings.stats.manage import bp as stats_bp
@@ -111,6 +118,10 @@ def _register_blueprints(app: Flask) -> None:
         certificates_bp,
         certificates_manage_bp,
         scheduled_manage_bp,
+        papers_bp,
+        papers_manage_bp,
+        mine_bp,
+        openings_bp,
     ):
         app.register_blueprint(blueprint)
 

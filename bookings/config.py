@@ -69,3 +69,6 @@ RATELIMIT_HEADERS_ENABLED = True
 # where Debian and Ubuntu install it, if it is there; "" or a missing file: Helvetica, which
 # covers Latin-1 only, so other letters are transliterated (bookings/certificates/pdf.py).
 CERTIFICATE_FONT: str | None = None
+# The largest request body: a paper's upload (at most 20 MB, bookings.papers.service) and its
+# form. A larger one is refused with the 413 page before it is read.
+MAX_CONTENT_LENGTH = 21 * 1024 * 1024

@@ -11,7 +11,9 @@ from typing import ClassVar, Protocol
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Column, DateTime, Enum, MetaData, Select, event, inspect, update
+from sqlalchemy import Column, DateTime, Enum, Insert, MetaData, Select, event, inspect, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, InstanceState, Mapped, Session, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
@@ -249,3 +251,12 @@ def _feed_parts_changed(session: Session, _context) -> None:
         session.connection().execute(
             update(column.table).where(column.in_(ids)).values(updated_at=utcnow())
         )
+
+
+def insert_ignoring_duplicates(model: type) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for this database: how a unique key makes
+    something happen once, however many transactions try at the same time (chain
+    ``.on_conflict_do_nothing()`` and, to learn what was written, ``.returning()``)."""
+    if db.engine.dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)

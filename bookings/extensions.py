@@ -49,10 +49,17 @@ PROXY_FIX_SETTINGS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
 
 class SecurityHeaders(Talisman):
     """Talisman, except that a response which chose a stricter Referrer-Policy keeps it
-    (the delegates' manage-link pages send ``no-referrer``)."""
+    (the delegates' manage-link pages send ``no-referrer``), and one that chose its own
+    Content-Security-Policy keeps that (a paper's file is served in a ``sandbox``)."""
 
     def _set_referrer_policy_headers(self, headers: Headers) -> None:
         headers.setdefault("Referrer-Policy", self.referrer_policy)
+
+    def _set_content_security_policy_headers(self, headers: Headers, options) -> None:
+        chosen = headers.get("Content-Security-Policy")
+        super()._set_content_security_policy_headers(headers, options)
+        if chosen:
+            headers["Content-Security-Policy"] = chosen
 
 
 def init_security(app: Flask) -> None:

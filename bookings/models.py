@@ -20,11 +20,15 @@ from bookings.events.models import (
     Venue,
 )
 from bookings.mail.models import OutboxMessage
+from bookings.mine.models import AddressLink
 from bookings.networks.models import Meeting, MeetingStatus, Network
 from bookings.scheduled.models import ScheduledSetting
+from bookings.openings.models import OpeningAlert
+from bookings.papers.models import Paper, PapersNotice
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
 __all__ = [
+    "AddressLink",
     "AuditEntry",
     "Booking",
     "BookingStatus",
@@ -42,8 +46,11 @@ __all__ = [
     "Meeting",
     "MeetingStatus",
     "Network",
+    "OpeningAlert",
     "OrganiserUser",
     "OutboxMessage",
+    "Paper",
+    "PapersNotice",
     "ProgrammeSlot",
     "RecordedFigures",
     "RecordedSectorFigure",

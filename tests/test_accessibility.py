@@ -77,6 +77,10 @@ class Site:
     certificate_token: str
     certificate_number: str
     certificate_booking_id: int
+    later_slug: str
+    paper_id: int
+    mine_token: str
+    alert_token: str
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -261,8 +265,43 @@ def _data(make: Factory) -> dict:
         )
     )
     db.session.commit()
+    from bookings.mine import service as mine
+    from bookings.openings import service as openings
+    from bookings.papers import service as papers
+    from bookings.papers.models import Audience
+
+    paper = None
+    for title, audience in (
+        ("Slides: learning from reviews", Audience.everyone),
+        ("Briefing for delegates", Audience.delegates),
+        ("Speakers' notes", Audience.organisers),
+    ):
+        paper = papers.add_paper(
+            papers.PaperData(title, audience, None, "https://example.org/papers"),
+            event_id=past.id,
+        )
+        papers.add_paper(
+            papers.PaperData(title, Audience.everyone, None, "https://example.org/papers"),
+            event_id=conference.id,
+        )
+    papers.add_paper(
+        papers.PaperData("Minutes", Audience.everyone, None, "https://example.org/minutes"),
+        meeting_id=meeting.id,
+    )
+    later = make.event(
+        slug="not-yet-open",
+        title="Seminar opening for booking later",
+        booking_opens_at=conference.starts_at - timedelta(days=10),
+    )
+    openings.subscribe(later.id, "delegate1@example.org")
+    mine.send_link("delegate1@example.org")
+    db.session.commit()
     return {
         **_aftercare(make, sectors),
+        "later_slug": later.slug,
+        "paper_id": paper.id,
+        "mine_token": mine.link_token("delegate1@example.org"),
+        "alert_token": openings.unsubscribe_token("delegate1@example.org"),
         "event_id": conference.id,
         "event_slug": conference.slug,
         "full_slug": full.slug,
@@ -365,6 +404,12 @@ PUBLIC: dict[str, Visit] = {
     "cancel booking": _page("/bookings/{token}/cancel"),
     "lost link": _page("/bookings/lost-link"),
     "lost link with errors": _submitted("/bookings/lost-link"),
+    "booking not yet open": _page("/events/{later_slug}"),
+    "tell me when booking opens with errors": _submitted("/events/{later_slug}", "form.tell-me"),
+    "unsubscribe from opening e-mails": _page("/bookings/alerts/{alert_token}"),
+    "ask for my bookings": _page("/bookings/mine"),
+    "ask for my bookings with errors": _submitted("/bookings/mine"),
+    "my bookings": _page("/bookings/mine/{mine_token}"),
     "networks": _page("/networks"),
     "network": _page("/networks/{network_slug}"),
     "calendars": _page("/calendars"),
@@ -428,6 +473,11 @@ CONSOLE: dict[str, Visit] = {
     "certificate name": _page(
         "/manage/events/{held_id}/certificates/{certificate_booking_id}/name"
     ),
+    "papers": _page("/manage/events/{past_id}/papers"),
+    "papers with errors": _submitted("/manage/events/{past_id}/papers", clear=("title",)),
+    "meeting papers": _page("/manage/meetings/{meeting_id}/papers"),
+    "edit a paper": _page("/manage/papers/{paper_id}"),
+    "remove a paper": _page("/manage/papers/{paper_id}/remove"),
 }
 
 PAGES = [(name, visit, False) for name, visit in PUBLIC.items()] + [

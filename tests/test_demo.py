@@ -79,6 +79,13 @@ def _copy(archived: str) -> Event:
     return _event(f"safeguarding-trafficked-children-seminar-{day.year}")
 
 
+def _not_yet_open() -> Event:
+    """The season's copy whose booking opens a week after loading ([now] not_yet_open)."""
+    [event] = db.session.scalars(select(Event).where(Event.booking_opens_at > utcnow()))
+    assert event.slug.startswith("safe-games-train-the-trainer-") and "afternoon" in event.slug
+    return event
+
+
 def _network(slug: str) -> Network:
     return db.session.scalar(select(Network).where(Network.slug == slug))
 
@@ -360,10 +367,12 @@ def test_the_current_season_is_bookable_on_the_originals_weekdays_and_times(load
     assert (len(upcoming), len(past)) == (13, 19)  # with the 2005 conference, the recent event
     assert london_date(upcoming[0].starts_at) >= london_date(utcnow()) + timedelta(days=14)
     states = availability_for(upcoming)
-    full = _copy(FULL)
-    # Open for booking, the full one's waiting list included.
-    assert {states[event.id].state for event in upcoming if event != full} == {BookingState.open}
+    full, later = _copy(FULL), _not_yet_open()
+    # Open for booking, the full one's waiting list included, but the one that opens later.
+    others = {states[e.id].state for e in upcoming if e not in (full, later)}
+    assert others == {BookingState.open}
     assert states[full.id].state == BookingState.full
+    assert states[later.id].state == BookingState.not_open
 
     shifts = {7 * weeks for weeks in demo.season_weeks(london_date(utcnow())).values()}
     for copy in upcoming:
@@ -453,10 +462,11 @@ def test_an_upcoming_event_is_full_and_has_a_waiting_list(client, loaded):
 
 def test_the_other_upcoming_events_have_bookings_and_places_left(loaded):
     upcoming, _ = _upcoming_and_past()
-    full = _copy(FULL)
+    full, later = _copy(FULL), _not_yet_open()
+    assert not any(_statuses(later).values())
     now = utcnow()
     for event in upcoming:
-        if event == full:
+        if event in (full, later):
             continue
         bookings = _statuses(event)
         assert 0 < len(bookings[BookingStatus.confirmed]) < event.capacity, event.slug
@@ -680,3 +690,18 @@ def test_the_pages_show_the_demo(client, loaded):
 def test_only_the_annual_conference_is_of_kind_conference(loaded):
     titles = db.session.scalars(select(Event.title).where(Event.kind == EventKind.conference))
     assert {title.removesuffix(" 2005") for title in titles} == {"Safeguarding London's Children"}
+
+
+def test_the_recent_event_has_papers_for_each_audience(client, loaded):
+    recent = _copy(RECENT)
+    page = client.get(f"/events/{recent.slug}").text
+    assert "Presentation: safeguarding trafficked children (slides)" in page
+    assert "Case discussion notes for delegates" not in page
+    assert "Speakers' briefing" not in page and "Speakers&#39; briefing" not in page
+    assert "Evaluation summary" not in page  # embargoed for a week
+
+
+def test_an_event_not_yet_open_offers_to_tell_when_it_opens(client, loaded):
+    later = _not_yet_open()
+    page = client.get(f"/events/{later.slug}").text
+    assert "Tell me when booking opens" in page

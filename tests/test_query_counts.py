@@ -16,6 +16,7 @@ from bookings.db import db, utcnow
 from bookings.evaluation import service as evaluation
 from bookings.evaluation.models import EvaluationResponse
 from bookings.london import london_datetime
+from bookings.mine import service as mine
 from bookings.models import (
     AuditEntry,
     Booking,
@@ -30,6 +31,8 @@ from bookings.models import (
     SlotKind,
     Speaker,
 )
+from bookings.papers import service as papers
+from bookings.papers.models import Audience
 from bookings.stats import service as stats
 from tests.conftest import default_lscb
 
@@ -80,6 +83,43 @@ def _bookings(event: Event, sectors, n: int, *, attended: bool = False) -> None:
             )
         )
     db.session.commit()
+
+
+REGULAR = "regular@example.org"
+
+
+def _regular(event: Event, sector) -> None:
+    """One delegate who books everything: their "my bookings" page grows with each event."""
+    k = next(_numbers)
+    db.session.add(
+        Booking(
+            event=event,
+            sector=sector,
+            lscb_id=default_lscb().id,
+            reference=f"R{k:08d}",
+            token_salt="salt",
+            token_hash=f"query-count-regular-{k}",
+            status=[BookingStatus.confirmed, BookingStatus.waitlisted][k % 2],
+            name="Regular Delegate",
+            email=REGULAR,
+            email_key=REGULAR,
+        )
+    )
+    db.session.commit()
+
+
+def _papers(event: Event, meeting_id: int | None, n: int) -> None:
+    for i in range(n):
+        audience = list(Audience)[i % 3]
+        papers.add_paper(
+            papers.PaperData(f"Paper {i}", audience, None, f"https://example.org/{i}"),
+            event_id=event.id,
+        )
+        if meeting_id:
+            papers.add_paper(
+                papers.PaperData(f"Minutes {i}", Audience.everyone, None, "https://example.org/m"),
+                meeting_id=meeting_id,
+            )
 
 
 def _programme(event: Event, n: int) -> None:
@@ -167,6 +207,7 @@ def _grow(make, focus_event: Event, focus_network, sectors, user, scale: int) ->
                 cancelled_at=utcnow() if state == "cancelled" else None,
             )
             _bookings(event, sectors, 2, attended=state == "past")
+            _regular(event, sectors[0])
             _meetings(make, network, 1)
             if state == "past":
                 stats.save_recorded_figures(
@@ -177,6 +218,7 @@ def _grow(make, focus_event: Event, focus_network, sectors, user, scale: int) ->
     _programme(focus_event, 2 * scale)
     _messages(focus_event, scale)
     _meetings(make, focus_network, 4 * scale)
+    _papers(focus_event, focus_network.meetings[0].id, 3 * scale)
     _audit(5 * scale, user, focus_event.id, focus_network.id)
     for _ in range(scale):
         make.organiser(email=f"organiser{next(_numbers)}@example.org")
@@ -300,6 +342,16 @@ def test_no_listing_page_makes_more_queries_for_more_records(
 
     _grow(make, event, network, sectors, user, scale=1)
     _aftercare(held, sectors, 1)
+    mine.send_link(REGULAR)
+    token = mine.link_token(REGULAR)
+    meeting_id = network.meetings[0].id
+    urls += [
+        f"/bookings/mine/{token}",
+        f"/bookings/mine/{token}/calendar.ics",
+        f"/manage/meetings/{meeting_id}/papers",
+    ]
+    expected = {f"/manage/events/{event.id}/papers"}
+    assert expected <= set(urls)
     few = _measure(client, count_queries, urls)
     _grow(make, db.session.get(Event, focus.event_id), network, sectors, user, scale=9)
     _aftercare(db.session.get(Event, held.id), sectors, 9)

@@ -12,6 +12,7 @@ from bookings.certificates.forms import ShowNameForm
 from bookings.evaluation import service as evaluation
 from bookings.events import service as event_service
 from bookings.extensions import csrf, limiter
+from bookings.papers import service as papers_service
 from bookings.web.forms import ButtonForm, form_status
 
 bp = Blueprint("booking", __name__)
@@ -80,6 +81,7 @@ def _manage_page(booking, token: str, form: NeedsForm, just_booked: bool = False
         booking=booking,
         token=token,
         position=service.waiting_position(booking),
+        papers=papers_service.papers_for_booking(booking),
         form=form,
         just_booked=just_booked,
         invitation=evaluation.invitation(booking),

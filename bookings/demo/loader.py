@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import click
@@ -35,6 +35,7 @@ from bookings.events.models import (
 from bookings.london import london_date, london_datetime, london_day_bounds
 from bookings.networks.models import Meeting, MeetingStatus, Network
 from bookings.networks.service import NETWORK_FIELDS
+from bookings.papers.models import Audience, Paper
 
 SECTORS: list[str] = data()["sectors"]
 
@@ -102,6 +103,13 @@ def load(today: date | None = None) -> dict[str, int]:
             soon, venues, networks, days=(today + timedelta(days=1) - soon["day"]).days
         )
         events += copies.values()
+        later = copies.pop(data()["now"]["not_yet_open"])
+        later.booking_opens_at = london_datetime(
+            today + timedelta(days=data()["now"]["opens_in_days"]), time(9)
+        )
+        papers = [
+            _paper(spec, copies[archived_slug(recent)], today) for spec in data()["now"]["papers"]
+        ]
         meetings_weeks = weeks[data()["season"]["meetings_season"]]
         for spec in data()["networks"]:
             location = spec.get("default_location", "")
@@ -112,7 +120,7 @@ def load(today: date | None = None) -> dict[str, int]:
         sectors = _missing_sectors()
         lscbs = _missing_lscbs()
         db.session.add_all(
-            [organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs]
+            [organiser, *venues.values(), *networks.values(), *events, *sectors, *lscbs, *papers]
         )
         db.session.flush()
         statistics = load_demo_statistics()
@@ -125,6 +133,7 @@ def load(today: date | None = None) -> dict[str, int]:
                 "events": db.session.scalar(select(func.count(Event.id))),
                 "upcoming events": sum(event.starts_at > now for event in events),
                 "programme slots": sum(len(event.slots) for event in events),
+                "papers": len(papers),
                 "venues": len(venues),
                 "networks and sub-groups": len(networks),
                 "meetings": sum(len(network.meetings) for network in networks.values()),
@@ -273,6 +282,17 @@ def _series(spec: dict[str, Any], weeks: int) -> str | None:
         return None
     first = min(s["day"] for s in EVENTS if s.get("series") == spec["series"])
     return spec["series"].format(year=_moved(first, weeks).year)
+
+
+def _paper(spec: dict[str, Any], event: Event, today: date) -> Paper:
+    days = spec.get("embargo_days")
+    return Paper(
+        event=event,
+        title=spec["title"],
+        audience=Audience(spec["audience"]),
+        url=spec["url"],
+        embargo_until=london_day_bounds(today + timedelta(days=days))[0] if days else None,
+    )
 
 
 def _event(

@@ -8,6 +8,9 @@ from bookings.booking import service as booking_service
 from bookings.booking.forms import BookingForm
 from bookings.events import service
 from bookings.events.models import EventKind
+from bookings.openings import service as openings_service
+from bookings.openings.forms import TellMeForm
+from bookings.papers import service as papers_service
 
 bp = Blueprint("events", __name__)
 
@@ -38,7 +41,13 @@ def show(slug: str):
     form = BookingForm()
     form.set_sectors(booking_service.active_sectors())
     form.set_lscbs(booking_service.active_lscbs())
-    return render_template("events/show.html", **page._asdict(), form=form)
+    return render_template(
+        "events/show.html",
+        **page._asdict(),
+        form=form,
+        papers=papers_service.public_papers(page.event.id),
+        tell_form=TellMeForm() if openings_service.offered(page.event) else None,
+    )
 
 
 def _kind_filter() -> EventKind | None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -491,6 +491,21 @@ def networks_overview(today: date | None = None) -> list[NetworkOverview]:
             NetworkOverview(network, upcoming[0] if upcoming else None, past[0] if past else None)
         )
     return result
+
+
+def personal_calendar(name: str, description: str, bookings: Sequence[tuple[Event, str]]) -> bytes:
+    """A delegate's own feed: each booked event as the public feeds have it (same UID and
+    SEQUENCE), its STATUS saying where the booking stands (CONFIRMED, TENTATIVE while on the
+    waiting list, CANCELLED); a cancelled event is CANCELLED whatever the booking."""
+    context = Context.current()
+    vevents = []
+    for event, status in bookings:
+        entry = ical.event_entry(EventValues.of(event), context)
+        if entry.status != "CANCELLED" and status != entry.status:
+            label = "Waiting list: " if status == "TENTATIVE" else "Booking cancelled: "
+            entry = replace(entry, status=status, summary=label + entry.summary)
+        vevents.append(ical.vevent(entry).to_ical())
+    return ical.calendar_bytes(name, description, vevents)
 
 
 def calendar_file(event: Event) -> str:

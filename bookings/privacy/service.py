@@ -1,5 +1,8 @@
 """The purge rule: delegates' personal data goes once their events are over (invariant 5).
 
+"My bookings" links of addresses left without a booking and "tell me when booking opens"
+requests of the ended events go too.
+
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
 in their e-mails, so it would tie them to the row. A certificate loses the name printed on it
@@ -28,6 +31,8 @@ from bookings.events.models import Event
 from bookings.london import format_date, london_date, london_day_bounds
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
+from bookings.mine.models import AddressLink
+from bookings.openings.models import OpeningAlert
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +140,7 @@ def purge(
         messages = _delete_messages(message_ids)
         _unname_certificates(condition)
         bookings = _anonymise(condition, now)
+        _delete_addresses(before)
         summary = (
             f"Purged personal data from {bookings} bookings at {events} events that ended "
             f"before {format_date(before)}; deleted {messages} outbox messages"
@@ -180,6 +186,26 @@ def _unname_certificates(condition: ColumnElement[bool]) -> None:
         update(Certificate)
         .where(Certificate.booking_id.in_(select(Booking.id).where(condition)))
         .values(issued_name="", show_name=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _delete_addresses(before: date) -> None:
+    """Addresses kept apart from bookings: "my bookings" links of addresses with no booking
+    left (so the link stops working), and "tell me when booking opens" requests of the
+    events purged (their e-mail can no longer be due)."""
+    db.session.execute(
+        delete(AddressLink)
+        .where(
+            AddressLink.email_key.not_in(
+                select(Booking.email_key).where(Booking.purged_at.is_(None))
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        delete(OpeningAlert)
+        .where(OpeningAlert.event_id.in_(_ended(before)))
         .execution_options(synchronize_session=False)
     )
 

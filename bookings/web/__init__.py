@@ -17,7 +17,7 @@ from bookings import london
 from bookings.db import db
 from bookings.web import input as edge
 
-MANAGE_LINK = re.compile(r"/bookings/[A-Za-z0-9_-]{20,}")
+MANAGE_LINK = re.compile(r"/bookings/(?:[a-z]+/)?[A-Za-z0-9_-]{20,}")
 # The servers' request logs: the dev server's (make run) and gunicorn's, when switched on.
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
@@ -62,6 +62,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(_error):
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(413)
+    def too_large(_error):
+        return render_template("errors/413.html"), 413
 
     @app.errorhandler(429)
     def too_many(_error):
