@@ -61,10 +61,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bookings.accounts import notifications as account_mail  # noqa: F401  (renderers)
     from bookings.booking import notifications  # noqa: F401  (registers the renderers)
     from bookings.mail import sender
-    from bookings.scheduled import service as scheduled  # noqa: F401  (renderers, round job)
     from bookings.mine import notifications as mine_mail  # noqa: F401  (renderers)
     from bookings.openings import notifications as openings_mail  # noqa: F401  (renderers, job)
     from bookings.papers import notifications as papers_mail  # noqa: F401  (renderers)
+    from bookings.scheduled import service as scheduled  # noqa: F401  (renderers, round job)
 
     logs.init_app(app)
     web.init_app(app)

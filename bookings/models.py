@@ -22,9 +22,9 @@ from bookings.events.models import (
 from bookings.mail.models import OutboxMessage
 from bookings.mine.models import AddressLink
 from bookings.networks.models import Meeting, MeetingStatus, Network
-from bookings.scheduled.models import ScheduledSetting
 from bookings.openings.models import OpeningAlert
 from bookings.papers.models import Paper, PapersNotice
+from bookings.scheduled.models import ScheduledSetting
 from bookings.stats.models import FigureBasis, RecordedFigures, RecordedSectorFigure
 
 __all__ = [
