@@ -32,7 +32,15 @@ from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
 from bookings.accounts import service as accounts
 from bookings.booking import notifications
-from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Lscb, Sector
+from bookings.booking.models import (
+    ACTIVE_STATUSES,
+    Allocation,
+    Booking,
+    BookingStatus,
+    Lscb,
+    Sector,
+    SectorLimit,
+)
 from bookings.booking.tokens import manage_token
 from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
@@ -1029,9 +1037,13 @@ class ReferenceList:
 
 
 SECTORS = ReferenceList(
-    Sector, "sector", "a sector", "sector", (Booking.sector_id, RecordedSectorFigure.sector_id)
+    Sector,
+    "sector",
+    "a sector",
+    "sector",
+    (Booking.sector_id, RecordedSectorFigure.sector_id, SectorLimit.sector_id),
 )
-LSCBS = ReferenceList(Lscb, "LSCB", "an LSCB", "lscb", (Booking.lscb_id,))
+LSCBS = ReferenceList(Lscb, "LSCB", "an LSCB", "lscb", (Booking.lscb_id, Allocation.lscb_id))
 
 
 def active_entries(ref: ReferenceList) -> list:
