@@ -363,7 +363,7 @@ def _held_page(
         error=error,
         links={
             row.allocation.id: url_for(
-                "booking.lscb_link", slug=event.slug, token=row.token, _external=True
+                "booking.lscb_link", slug=event.slug, link=row.token, _external=True
             )
             for row in held.allocations
         },
@@ -375,14 +375,12 @@ def _to_allocations(event_id: int):
     return redirect(url_for("booking_manage.allocations", event_id=event_id))
 
 
-@bp.get("/allocations")
+@bp.route("/allocations", methods=["GET", "POST"])
 def allocations(event_id: int):
-    return _held_page(db.get_or_404(Event, event_id))
-
-
-@bp.post("/allocations")
-def allocate(event_id: int):
+    """The allocations page; its form holds places for every London LSCB."""
     event = db.get_or_404(Event, event_id)
+    if request.method == "GET":
+        return _held_page(event)
     form = AllocateForm()
     if form.validate_on_submit():
         release_at = form.release_at()

@@ -60,12 +60,12 @@ def _book_page(slug: str, form: BookingForm) -> str:
     )
 
 
-@bp.route("/events/<slug>/lscb/<token>", methods=["GET", "POST"])
+@bp.route("/events/<slug>/lscb/<link>", methods=["GET", "POST"])
 @csrf.exempt
-def lscb_link(slug: str, token: str):
+def lscb_link(slug: str, link: str):
     """An LSCB's own booking link: the form with the LSCB fixed, taking one of the places held
     for it while any is left. An unknown or guessed link is a 404."""
-    allocation = service.allocation_for_link(slug, token)
+    allocation = service.allocation_for_link(slug, link)
     if allocation is None:
         abort(404)
     form = LinkBookingForm()
@@ -98,7 +98,7 @@ def lscb_link(slug: str, token: str):
         event=allocation.event,
         offer=service.link_offer(allocation),
         form=form,
-        token=token,
+        link=link,
     ), status
 
 
