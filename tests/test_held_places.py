@@ -414,3 +414,102 @@ def test_two_senders_racing_the_release_release_once(app, make, health, lambeth,
     audits = db.session.scalar(select(func.count()).where(AuditEntry.action == "event.release"))
     assert audits == 1
     assert statuses(event) == {"confirmed": 3, "cancelled": 1}
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+def test_the_allocations_page_holds_places_shows_links_and_refuses_clearly(
+    client, login, make, health, lambeth, camden
+):
+    login()
+    event = make.event(capacity=10)
+    page = f"/manage/events/{event.id}/allocations"
+    assert client.get(page).status_code == 200
+    refused = client.post(page, data={"places": "6", "release_date": "", "release_time": ""})
+    assert refused.status_code == 422
+    assert "That would hold 12 places, but only 10" in refused.text
+    done = client.post(
+        page,
+        data={
+            "places": "2",
+            "release_date": event.starts_at.date().isoformat(),
+            "release_time": "",
+        },
+    )
+    assert done.status_code == 302
+    shown = client.get(page).text
+    token = service.held_places(event).allocations[0].token
+    assert f"/events/{event.slug}/lscb/{token}" in shown
+    assert "Held 2 places for each of 2 LSCBs" in shown  # the audit entry
+
+    one = client.post(f"{page}/lscb", data={"lscb": str(camden.id), "places": "3"})
+    assert one.status_code == 302
+    assert allocation_of(event, camden).reserved == 3
+    camden_allocation = allocation_of(event, camden)
+    removed = client.post(f"{page}/{camden_allocation.id}/remove")
+    assert removed.status_code == 302
+    assert allocation_of(event, camden) is None
+
+
+def test_the_sector_limits_page_saves_and_explains_refusals(
+    client, login, make, police, social, lambeth
+):
+    login()
+    event = make.event(capacity=20)
+    page = f"/manage/events/{event.id}/sector-limits"
+    assert client.get(page).status_code == 200
+    refused = client.post(page, data={f"min_{police.id}": "50", f"max_{police.id}": "20"})
+    assert refused.status_code == 422
+    assert "Police: the floor cannot be above the cap." in refused.text
+    saved = client.post(page, data={f"min_{police.id}": "10", f"max_{social.id}": "35"})
+    assert saved.status_code == 302
+    assert {
+        (limit.sector.name, limit.min_percent, limit.max_percent)
+        for limit in service.held_places(event).limits
+    } == {
+        ("Police", 10, None),
+        ("Social care", None, 35),
+    }
+
+
+def test_the_event_page_tells_a_capped_sector_before_they_book(client, make, social, lambeth):
+    event = make.event(capacity=10)
+    limits(event, (social, None, 10, None))
+    book(event, social, lambeth)
+    page = client.get(f"/events/{event.slug}").text
+    assert "Social care places are full: bookings from social care join the waiting list" in page
+
+
+def test_the_lscb_link_books_with_its_lscb_and_a_guessed_one_is_a_404(
+    client, make, health, lambeth, camden
+):
+    event = make.event(capacity=10)
+    release = utcnow() + timedelta(days=2)
+    service.allocate(event.id, 2, release)
+    row = next(
+        r for r in service.held_places(event).allocations if r.allocation.lscb_id == lambeth.id
+    )
+    url = f"/events/{event.slug}/lscb/{row.token}"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "2 places are held for Lambeth" in page.text
+    assert 'name="lscb"' not in page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert client.get(f"/events/{event.slug}/lscb/{row.token[:-2]}ab").status_code == 404
+
+    posted = client.post(
+        url,
+        data={
+            "name": "Ruth Adeyemi",
+            "email": "ruth@example.org",
+            "organisation": "Lambeth Council",
+            "job_title": "Social worker",
+            "sector": str(health.id),
+            "privacy": "y",
+        },
+    )
+    assert posted.status_code == 303
+    booking = db.session.scalar(select(Booking))
+    assert (booking.lscb.name, booking.allocation_id) == ("Lambeth", row.allocation.id)
+    assert "1 place is held for Lambeth" in client.get(url).text

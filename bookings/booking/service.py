@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
 from bookings.accounts import service as accounts
+from bookings.accounts.models import AuditEntry
 from bookings.booking import notifications
 from bookings.booking.models import (
     ACTIVE_STATUSES,
@@ -499,9 +500,11 @@ def _promote(event: Event, now: datetime, places: _Places | None = None) -> list
     return promoted
 
 
-def waiting_reasons(event: Event, now: datetime | None = None) -> dict[int, str]:
-    """Why each waiting delegate who could otherwise have a place has not got it: their sector
-    is at its cap (the promotion passes them over), for the console's waiting list."""
+def waiting_reasons(
+    event: Event, bookings: Iterable[Booking] | None = None, now: datetime | None = None
+) -> dict[int, str]:
+    """Why each waiting delegate of ``bookings`` (by default the whole waiting list) is passed
+    over by the promotion: their sector is at its cap. For the console's waiting list."""
     places = _places(event, now or utcnow())
     capped = {
         sector_id: limit for sector_id, limit in places.limits.items() if places.at_cap(sector_id)
@@ -509,7 +512,10 @@ def waiting_reasons(event: Event, now: datetime | None = None) -> dict[int, str]
     if not capped:
         return {}
     reasons = {}
-    for booking in _waiting_list(event.id):
+    waiting = _waiting_list(event.id) if bookings is None else bookings
+    for booking in waiting:
+        if booking.status != BookingStatus.waitlisted:
+            continue
         limit = capped.get(booking.sector_id)
         if limit is not None:
             reasons[booking.id] = (
@@ -807,10 +813,20 @@ class HeldPlaces:
     floor_places: dict[int, int]
     cap_places: dict[int, int | None]
     confirmed_by_sector: dict[int, int]
+    history: list[AuditEntry]
+
+
+HELD_PLACES_ACTIONS = (
+    "event.allocate",
+    "event.allocation",
+    "event.allocation_remove",
+    "event.release",
+    "event.sector_limits",
+)
 
 
 def held_places(event: Event, now: datetime | None = None) -> HeldPlaces:
-    """The allocations page's and the sector-limits page's figures, in four queries."""
+    """The allocations page's and the sector-limits page's figures, in five queries."""
     places = _places(event, now or utcnow())
     rows = [
         AllocationRow(
@@ -832,6 +848,18 @@ def held_places(event: Event, now: datetime | None = None) -> HeldPlaces:
         floor_places={limit.sector_id: places.floor_places(limit) for limit in limits},
         cap_places={limit.sector_id: places.cap_places(limit.sector_id) for limit in limits},
         confirmed_by_sector=dict(places.by_sector),
+        history=list(
+            db.session.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.target_type == "event",
+                    AuditEntry.target_id == event.id,
+                    AuditEntry.action.in_(HELD_PLACES_ACTIONS),
+                )
+                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(50)
+            )
+        ),
     )
 
 
@@ -1134,6 +1162,7 @@ class DelegateList:
     availability: Availability
     sectors: list[Sector]
     cancellable: bool
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1214,13 +1243,16 @@ def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
 def delegate_list(
     event: Event, filters: Filters = Filters(), page: int = 1, now: datetime | None = None
 ) -> DelegateList:
-    """One page of the delegates list: the same statements for 5 bookings or 5,000."""
+    """One page of the delegates list: the same statements for 5 bookings or 5,000.
+    ``reasons``: why waiting delegates on the page are passed over (``waiting_reasons``)."""
+    rows = paged(_delegates_query(event.id, filters), page, PAGE_SIZE)
     return DelegateList(
-        page=paged(_delegates_query(event.id, filters), page, PAGE_SIZE),
+        page=rows,
         positions=waiting_positions(event.id),
         availability=availability(event, now),
         sectors=all_sectors(),
         cancellable=not event.is_past(now),
+        reasons=waiting_reasons(event, rows.items, now),
     )
 
 
