@@ -100,6 +100,7 @@ def _data(make: Factory) -> dict:
     """A small board: a conference with a programme and bookings, a full seminar with a waiting
     list, a past seminar with attendance, a network with meetings of every status."""
     from bookings.booking import service as booking
+    from bookings.booking.models import Allocation, SectorLimit
     from bookings.models import (
         AuditEntry,
         BookingStatus,
@@ -204,9 +205,24 @@ def _data(make: Factory) -> dict:
         starts_at=london_datetime(date(2008, 7, 10), time(10)),
         series="Child sexual abuse seminars",
     )
+    # Places held for an LSCB, released before it, and a sector mix: the take-up and the
+    # limits on its statistics page.
+    past.allocations_release_at = past.allocations_released_at = past.starts_at - timedelta(days=7)
+    held = Allocation(
+        event=past, lscb=default_lscb(), reserved=3, token_salt="a11y", token_hash="a11y-link"
+    )
+    db.session.add_all(
+        [
+            held,
+            SectorLimit(event=past, sector=sectors[1], min_percent=10, until=past.starts_at),
+            SectorLimit(event=past, sector=sectors[2], max_percent=35),
+        ]
+    )
     for n in range(10, 16):
         status = BookingStatus.cancelled if n == 15 else BookingStatus.confirmed
-        db.session.add(_booking(past, sectors[n % 4], n, status, attended=n % 3 != 0))
+        row = _booking(past, sectors[n % 4], n, status, attended=n % 3 != 0)
+        row.allocation = held if n == 10 else None
+        db.session.add(row)
     db.session.add(
         EventMessage(
             event_id=conference.id,
@@ -368,6 +384,7 @@ CONSOLE: dict[str, Visit] = {
     "meeting": _page("/manage/networks/{network_id}/meetings/{meeting_id}"),
     "statistics": _page("/manage/stats/"),
     "statistics of an event": _page("/manage/stats/events/{past_id}"),
+    "places reserved for LSCBs": _page("/manage/stats/lscbs"),
     "recorded figures": _page("/manage/stats/events/{past_id}/recorded"),
     "sectors": _page("/manage/admin/sectors"),
     "organisers": _page("/manage/admin/organisers"),
