@@ -443,7 +443,7 @@ def test_the_allocations_page_holds_places_shows_links_and_refuses_clearly(
     assert f"/events/{event.slug}/lscb/{token}" in shown
     assert "Held 2 places for each of 2 LSCBs" in shown  # the audit entry
 
-    one = client.post(f"{page}/lscb", data={"lscb": str(camden.id), "places": "3"})
+    one = client.post(f"{page}/lscb", data={"lscb": str(camden.id), "reserved": "3"})
     assert one.status_code == 302
     assert allocation_of(event, camden).reserved == 3
     camden_allocation = allocation_of(event, camden)
