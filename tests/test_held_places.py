@@ -513,3 +513,13 @@ def test_the_lscb_link_books_with_its_lscb_and_a_guessed_one_is_a_404(
     booking = db.session.scalar(select(Booking))
     assert (booking.lscb.name, booking.allocation_id) == ("Lambeth", row.allocation.id)
     assert "1 place is held for Lambeth" in client.get(url).text
+
+
+def test_the_cancel_preview_names_who_would_really_get_the_place(make, social, health, lambeth):
+    event = make.event(capacity=2)
+    limits(event, (social, None, 50, None))
+    social_holder, health_holder = book(event, social, lambeth), book(event, health, lambeth)
+    book(event, social, lambeth)  # waits longest, but social care is at its cap
+    health_waiting = book(event, health, lambeth)
+    assert service.cancellation(health_holder).next_in_line.id == health_waiting.id
+    assert service.cancellation(social_holder).next_in_line.sector_id == social.id

@@ -486,8 +486,10 @@ def _promote(event: Event, now: datetime, places: _Places | None = None) -> list
     if places.confirmed >= event.capacity:
         return []
     by_id = {allocation.id: allocation for allocation in places.allocations}
+    # Without held places or caps nobody is passed over: the first few waiting are enough.
+    plain = not places.allocations and not places.limits
     promoted = []
-    for booking in _waiting_list(event.id):
+    for booking in _waiting_list(event.id, places.general_left if plain else None):
         if places.confirmed >= event.capacity:
             break
         if places.decide(booking.sector_id, by_id.get(booking.allocation_id)) is None:
@@ -1100,12 +1102,6 @@ class LinkOffer:
     released: bool
     availability: Availability
 
-    @property
-    def action(self) -> str:
-        if self.left and self.availability.bookable:
-            return "Book a place"
-        return self.availability.action
-
 
 def link_offer(allocation: Allocation, now: datetime | None = None) -> LinkOffer:
     places = _places(allocation.event, now or utcnow())
@@ -1384,11 +1380,27 @@ def cancellation(booking: Booking, now: datetime | None = None) -> CancelPreview
         and event.status == EventStatus.published
         and event.starts_at > now
     )
-    waiting = _waiting_list(event.id, 1) if frees_a_place else []
+    next_in_line = None
+    if frees_a_place:
+        # The queue as ``_promote`` would walk it once this booking's place is free.
+        places = _places(event, now)
+        places.confirmed -= 1
+        places.by_sector[booking.sector_id] -= 1
+        if booking.allocation_id is not None:
+            places.by_allocation[booking.allocation_id] -= 1
+        by_id = {allocation.id: allocation for allocation in places.allocations}
+        next_in_line = next(
+            (
+                b
+                for b in _waiting_list(event.id)
+                if places.decide(b.sector_id, by_id.get(b.allocation_id)) is not None
+            ),
+            None,
+        )
     return CancelPreview(
         booking=booking,
         position=waiting_position(booking),
-        next_in_line=waiting[0] if waiting else None,
+        next_in_line=next_in_line,
         refusal=_why_not_cancellable(event, booking, now),
     )
 
