@@ -523,3 +523,14 @@ def test_the_cancel_preview_names_who_would_really_get_the_place(make, social, h
     health_waiting = book(event, health, lambeth)
     assert service.cancellation(health_holder).next_in_line.id == health_waiting.id
     assert service.cancellation(social_holder).next_in_line.sector_id == social.id
+
+
+def test_capacity_counts_a_floor_at_the_new_capacity(make, police, health, lambeth):
+    event = make.event(capacity=10)
+    limits(event, (police, 50, None, None))
+    for _ in range(4):
+        book(event, health, lambeth)
+    # At 8 places the floor holds 4 for police: 4 confirmed + 4 held fit, 7 would not.
+    with pytest.raises(service.CapacityTooLow, match="capacity cannot go below 8"):
+        service.change_capacity(event.id, 7)
+    service.change_capacity(event.id, 8)

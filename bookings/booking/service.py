@@ -205,12 +205,14 @@ class _Places:
             return 0
         return max(allocation.reserved - self.by_allocation.get(allocation.id, 0), 0)
 
-    def floor_places(self, limit: SectorLimit | None) -> int:
-        """Places the sector's floor holds while it stands: ``min_percent`` of capacity, rounded
-        up (10% of 25 holds 3)."""
+    def floor_places(self, limit: SectorLimit | None, capacity: int | None = None) -> int:
+        """Places the sector's floor holds while it stands: ``min_percent`` of capacity (or of
+        ``capacity``, a capacity proposed), rounded up (10% of 25 holds 3)."""
         if limit is None or not limit.min_percent or (limit.until and limit.until <= self.now):
             return 0
-        return math.ceil(limit.min_percent * self.event.capacity / 100)
+        return math.ceil(
+            limit.min_percent * (self.event.capacity if capacity is None else capacity) / 100
+        )
 
     def floor_left(self, sector_id: int) -> int:
         return max(
@@ -716,15 +718,7 @@ def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -
         places = _places(event, now)
         held = sum(places.reserved_left(a) for a in places.allocations)
         held += sum(
-            max(
-                (
-                    math.ceil((limit.min_percent or 0) * capacity / 100)
-                    if places.floor_places(limit)
-                    else 0
-                )
-                - places.by_sector.get(sector_id, 0),
-                0,
-            )
+            max(places.floor_places(limit, capacity) - places.by_sector.get(sector_id, 0), 0)
             for sector_id, limit in places.limits.items()
         )
         if capacity < places.confirmed + held:
