@@ -3,6 +3,7 @@ all decided together under the event's lock (invariants 1, 2 and 6)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -534,3 +535,27 @@ def test_capacity_counts_a_floor_at_the_new_capacity(make, police, health, lambe
     with pytest.raises(service.CapacityTooLow, match="capacity cannot go below 8"):
         service.change_capacity(event.id, 7)
     service.change_capacity(event.id, 8)
+
+
+def test_the_lscb_link_checks_its_own_csrf_token(csrf_app):
+    from tests.conftest import Factory
+
+    make = Factory()
+    health, lambeth = make.sector("Health"), make.lscb("Lambeth")
+    event = make.event()
+    service.set_allocation(event.id, lambeth.id, 1)
+    url = f"/events/{event.slug}/lscb/{service.held_places(event).allocations[0].token}"
+    client = csrf_app.test_client()
+    form = {
+        "name": "Jan Pearson",
+        "email": "jan@example.org",
+        "organisation": "Lambeth",
+        "job_title": "Nurse",
+        "sector": str(health.id),
+        "privacy": "y",
+    }
+    assert client.post(url, data=form).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    page = client.get(url).text
+    form["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    assert client.post(url, data=form).status_code == 303
