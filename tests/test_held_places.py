@@ -474,12 +474,15 @@ def test_the_sector_limits_page_saves_and_explains_refusals(
     }
 
 
-def test_the_event_page_tells_a_capped_sector_before_they_book(client, make, social, lambeth):
+def test_the_event_page_tells_a_capped_sector_before_they_book(
+    client, make, social, police, lambeth
+):
     event = make.event(capacity=10)
-    limits(event, (social, None, 10, None))
+    limits(event, (social, None, 10, None), (police, 20, None, None))
     book(event, social, lambeth)
     page = client.get(f"/events/{event.slug}").text
     assert "Social care places are full: bookings from social care join the waiting list" in page
+    assert "2 places are held for police: bookings from police can take them" in page
 
 
 def test_the_lscb_link_books_with_its_lscb_and_a_guessed_one_is_a_404(

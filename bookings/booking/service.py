@@ -95,7 +95,8 @@ REFUSALS = {
 class Availability:
     """What a general booking can get now. ``held``: places held back for LSCBs' allocations
     and sectors' floors; ``capped``: names of the sectors at their cap, whose delegates join
-    the waiting list whatever is left."""
+    the waiting list whatever is left; ``floors``: (sector, places, until) still held for a
+    sector's floor."""
 
     state: BookingState
     capacity: int
@@ -104,6 +105,7 @@ class Availability:
     opens_at: datetime | None = None
     held: int = 0
     capped: tuple[str, ...] = ()
+    floors: tuple[tuple[str, int, datetime | None], ...] = ()
 
     @property
     def places_left(self) -> int:
@@ -273,6 +275,13 @@ class _Places:
                 self.by_allocation.get(booking.allocation_id, 0) + 1
             )
 
+    def unmet_floors(self) -> tuple[tuple[str, int, datetime | None], ...]:
+        return tuple(
+            (limit.sector.name, self.floor_left(limit.sector_id), limit.until)
+            for limit in self.limits.values()
+            if self.floor_left(limit.sector_id)
+        )
+
     def capped_names(self) -> tuple[str, ...]:
         return tuple(
             limit.sector.name for limit in self.limits.values() if self.at_cap(limit.sector_id)
@@ -348,6 +357,7 @@ def _availability(places: _Places) -> Availability:
         opens_at=event.booking_opens_at,
         held=places.held,
         capped=places.capped_names(),
+        floors=places.unmet_floors(),
     )
 
 
