@@ -72,6 +72,7 @@ class Site:
     network_slug: str
     meeting_id: int
     token: str
+    link: str
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -198,6 +199,10 @@ def _data(make: Factory) -> dict:
     full = make.event(slug="neglect-seminar", title="Neglect seminar", capacity=2)
     for n in range(6, 10):
         booking.book(full.id, details(n, sectors[n % 4]))
+    # A sector at its cap: the event page and the waiting list explain it.
+    booking.set_sector_limits(full.id, [booking.LimitInput(sectors[0].id, None, 0, None)])
+    booking.allocate(conference.id, 2, conference.starts_at - timedelta(days=7))
+    link = booking.held_places(conference).allocations[0].token
 
     past = make.event(
         slug="cse-seminar-2008",
@@ -256,6 +261,7 @@ def _data(make: Factory) -> dict:
         "network_slug": network.slug,
         "meeting_id": meeting.id,
         "token": token,
+        "link": link,
     }
 
 
@@ -344,6 +350,10 @@ PUBLIC: dict[str, Visit] = {
     "full event": _page("/events/{full_slug}"),
     "past event": _page("/events/{past_slug}"),
     "booking form with errors": _submitted("/events/{event_slug}", "#booking-form"),
+    "LSCB's booking link": _page("/events/{event_slug}/lscb/{link}"),
+    "LSCB's booking link with errors": _submitted(
+        "/events/{event_slug}/lscb/{link}", "#booking-form"
+    ),
     "manage link": _page("/bookings/{token}"),
     "cancel booking": _page("/bookings/{token}/cancel"),
     "lost link": _page("/bookings/lost-link"),
@@ -363,6 +373,11 @@ CONSOLE: dict[str, Visit] = {
     "new event": _page("/manage/events/new"),
     "edit event with errors": _submitted("/manage/events/{event_id}/edit", clear=("title",)),
     "programme": _page("/manage/events/{event_id}/programme"),
+    "places held for LSCBs": _page("/manage/events/{event_id}/allocations"),
+    "places held with errors": _submitted(
+        "/manage/events/{event_id}/allocations", clear=("places",)
+    ),
+    "sector limits": _page("/manage/events/{full_id}/sector-limits"),
     "delegates": _page("/manage/events/{event_id}/delegates"),
     "waiting list": _page("/manage/events/{full_id}/delegates?status=waitlisted"),
     "print delegates": _page("/manage/events/{event_id}/delegates/print"),

@@ -3,6 +3,7 @@ all decided together under the event's lock (invariants 1, 2 and 6)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -443,7 +444,7 @@ def test_the_allocations_page_holds_places_shows_links_and_refuses_clearly(
     assert f"/events/{event.slug}/lscb/{token}" in shown
     assert "Held 2 places for each of 2 LSCBs" in shown  # the audit entry
 
-    one = client.post(f"{page}/lscb", data={"lscb": str(camden.id), "places": "3"})
+    one = client.post(f"{page}/lscb", data={"lscb": str(camden.id), "reserved": "3"})
     assert one.status_code == 302
     assert allocation_of(event, camden).reserved == 3
     camden_allocation = allocation_of(event, camden)
@@ -473,12 +474,15 @@ def test_the_sector_limits_page_saves_and_explains_refusals(
     }
 
 
-def test_the_event_page_tells_a_capped_sector_before_they_book(client, make, social, lambeth):
+def test_the_event_page_tells_a_capped_sector_before_they_book(
+    client, make, social, police, lambeth
+):
     event = make.event(capacity=10)
-    limits(event, (social, None, 10, None))
+    limits(event, (social, None, 10, None), (police, 20, None, None))
     book(event, social, lambeth)
     page = client.get(f"/events/{event.slug}").text
     assert "Social care places are full: bookings from social care join the waiting list" in page
+    assert "2 places are held for police: bookings from police can take them" in page
 
 
 def test_the_lscb_link_books_with_its_lscb_and_a_guessed_one_is_a_404(
@@ -513,3 +517,48 @@ def test_the_lscb_link_books_with_its_lscb_and_a_guessed_one_is_a_404(
     booking = db.session.scalar(select(Booking))
     assert (booking.lscb.name, booking.allocation_id) == ("Lambeth", row.allocation.id)
     assert "1 place is held for Lambeth" in client.get(url).text
+
+
+def test_the_cancel_preview_names_who_would_really_get_the_place(make, social, health, lambeth):
+    event = make.event(capacity=2)
+    limits(event, (social, None, 50, None))
+    social_holder, health_holder = book(event, social, lambeth), book(event, health, lambeth)
+    book(event, social, lambeth)  # waits longest, but social care is at its cap
+    health_waiting = book(event, health, lambeth)
+    assert service.cancellation(health_holder).next_in_line.id == health_waiting.id
+    assert service.cancellation(social_holder).next_in_line.sector_id == social.id
+
+
+def test_capacity_counts_a_floor_at_the_new_capacity(make, police, health, lambeth):
+    event = make.event(capacity=10)
+    limits(event, (police, 50, None, None))
+    for _ in range(4):
+        book(event, health, lambeth)
+    # At 8 places the floor holds 4 for police: 4 confirmed + 4 held fit, 7 would not.
+    with pytest.raises(service.CapacityTooLow, match="capacity cannot go below 8"):
+        service.change_capacity(event.id, 7)
+    service.change_capacity(event.id, 8)
+
+
+def test_the_lscb_link_checks_its_own_csrf_token(csrf_app):
+    from tests.conftest import Factory
+
+    make = Factory()
+    health, lambeth = make.sector("Health"), make.lscb("Lambeth")
+    event = make.event()
+    service.set_allocation(event.id, lambeth.id, 1)
+    url = f"/events/{event.slug}/lscb/{service.held_places(event).allocations[0].token}"
+    client = csrf_app.test_client()
+    form = {
+        "name": "Jan Pearson",
+        "email": "jan@example.org",
+        "organisation": "Lambeth",
+        "job_title": "Nurse",
+        "sector": str(health.id),
+        "privacy": "y",
+    }
+    assert client.post(url, data=form).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 0
+    page = client.get(url).text
+    form["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    assert client.post(url, data=form).status_code == 303

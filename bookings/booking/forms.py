@@ -284,7 +284,7 @@ class AllocationForm(Form):
         validators=[InputRequired(message="Choose an LSCB.")],
         validate_choice=True,
     )
-    places = _places_field("Places held")
+    reserved = _places_field("Places held")
 
     def set_lscbs(self, lscbs: list[Lscb]) -> None:
         self.lscb.choices = choices([(-1, "Choose an LSCB")] + [(b.id, b.name) for b in lscbs])

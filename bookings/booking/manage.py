@@ -402,7 +402,7 @@ def set_allocation(event_id: int):
     form.set_lscbs(service.active_lscbs())
     if form.validate_on_submit():
         try:
-            service.set_allocation(event.id, form.lscb.data, form.places.data)
+            service.set_allocation(event.id, form.lscb.data, form.reserved.data)
         except service.HeldPlacesError as refusal:
             form.form_errors.append(str(refusal))
             return _held_page(event, allocation_form=form)

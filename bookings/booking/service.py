@@ -95,7 +95,8 @@ REFUSALS = {
 class Availability:
     """What a general booking can get now. ``held``: places held back for LSCBs' allocations
     and sectors' floors; ``capped``: names of the sectors at their cap, whose delegates join
-    the waiting list whatever is left."""
+    the waiting list whatever is left; ``floors``: (sector, places, until) still held for a
+    sector's floor."""
 
     state: BookingState
     capacity: int
@@ -104,6 +105,7 @@ class Availability:
     opens_at: datetime | None = None
     held: int = 0
     capped: tuple[str, ...] = ()
+    floors: tuple[tuple[str, int, datetime | None], ...] = ()
 
     @property
     def places_left(self) -> int:
@@ -205,12 +207,14 @@ class _Places:
             return 0
         return max(allocation.reserved - self.by_allocation.get(allocation.id, 0), 0)
 
-    def floor_places(self, limit: SectorLimit | None) -> int:
-        """Places the sector's floor holds while it stands: ``min_percent`` of capacity, rounded
-        up (10% of 25 holds 3)."""
+    def floor_places(self, limit: SectorLimit | None, capacity: int | None = None) -> int:
+        """Places the sector's floor holds while it stands: ``min_percent`` of capacity (or of
+        ``capacity``, a capacity proposed), rounded up (10% of 25 holds 3)."""
         if limit is None or not limit.min_percent or (limit.until and limit.until <= self.now):
             return 0
-        return math.ceil(limit.min_percent * self.event.capacity / 100)
+        return math.ceil(
+            limit.min_percent * (self.event.capacity if capacity is None else capacity) / 100
+        )
 
     def floor_left(self, sector_id: int) -> int:
         return max(
@@ -270,6 +274,13 @@ class _Places:
             self.by_allocation[booking.allocation_id] = (
                 self.by_allocation.get(booking.allocation_id, 0) + 1
             )
+
+    def unmet_floors(self) -> tuple[tuple[str, int, datetime | None], ...]:
+        return tuple(
+            (limit.sector.name, self.floor_left(limit.sector_id), limit.until)
+            for limit in self.limits.values()
+            if self.floor_left(limit.sector_id)
+        )
 
     def capped_names(self) -> tuple[str, ...]:
         return tuple(
@@ -346,6 +357,7 @@ def _availability(places: _Places) -> Availability:
         opens_at=event.booking_opens_at,
         held=places.held,
         capped=places.capped_names(),
+        floors=places.unmet_floors(),
     )
 
 
@@ -486,8 +498,10 @@ def _promote(event: Event, now: datetime, places: _Places | None = None) -> list
     if places.confirmed >= event.capacity:
         return []
     by_id = {allocation.id: allocation for allocation in places.allocations}
+    # Without held places or caps nobody is passed over: the first few waiting are enough.
+    plain = not places.allocations and not places.limits
     promoted = []
-    for booking in _waiting_list(event.id):
+    for booking in _waiting_list(event.id, places.general_left if plain else None):
         if places.confirmed >= event.capacity:
             break
         if places.decide(booking.sector_id, by_id.get(booking.allocation_id)) is None:
@@ -714,15 +728,7 @@ def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -
         places = _places(event, now)
         held = sum(places.reserved_left(a) for a in places.allocations)
         held += sum(
-            max(
-                (
-                    math.ceil((limit.min_percent or 0) * capacity / 100)
-                    if places.floor_places(limit)
-                    else 0
-                )
-                - places.by_sector.get(sector_id, 0),
-                0,
-            )
+            max(places.floor_places(limit, capacity) - places.by_sector.get(sector_id, 0), 0)
             for sector_id, limit in places.limits.items()
         )
         if capacity < places.confirmed + held:
@@ -1100,12 +1106,6 @@ class LinkOffer:
     released: bool
     availability: Availability
 
-    @property
-    def action(self) -> str:
-        if self.left and self.availability.bookable:
-            return "Book a place"
-        return self.availability.action
-
 
 def link_offer(allocation: Allocation, now: datetime | None = None) -> LinkOffer:
     places = _places(allocation.event, now or utcnow())
@@ -1384,11 +1384,27 @@ def cancellation(booking: Booking, now: datetime | None = None) -> CancelPreview
         and event.status == EventStatus.published
         and event.starts_at > now
     )
-    waiting = _waiting_list(event.id, 1) if frees_a_place else []
+    next_in_line = None
+    if frees_a_place:
+        # The queue as ``_promote`` would walk it once this booking's place is free.
+        places = _places(event, now)
+        places.confirmed -= 1
+        places.by_sector[booking.sector_id] -= 1
+        if booking.allocation_id is not None:
+            places.by_allocation[booking.allocation_id] -= 1
+        by_id = {allocation.id: allocation for allocation in places.allocations}
+        next_in_line = next(
+            (
+                b
+                for b in _waiting_list(event.id)
+                if places.decide(b.sector_id, by_id.get(b.allocation_id)) is not None
+            ),
+            None,
+        )
     return CancelPreview(
         booking=booking,
         position=waiting_position(booking),
-        next_in_line=waiting[0] if waiting else None,
+        next_in_line=next_in_line,
         refusal=_why_not_cancellable(event, booking, now),
     )
 
