@@ -86,15 +86,16 @@ def _by(user: OrganiserUser, at: datetime, action: str, event: Event) -> None:
 
 def _hold_places(
     spec: dict[str, Any], event: Event, user: OrganiserUser, now: datetime
-) -> dict[Allocation, int]:
+) -> tuple[int, dict[Allocation, int]]:
     """Hold the places of ``[now.held_places]`` for every London LSCB, through the booking
-    rules; returns how many of each allocation's places its LSCB's delegates have taken."""
+    rules; returns how many LSCBs, and how many of each allocation's places its LSCB's
+    delegates have taken."""
     today = london_date(now)
     day = london_date(event.starts_at)
     release_at = london_datetime(
         day - timedelta(days=spec["release_days_before"]), spec["release_at"]
     )
-    allocate(event.id, spec["reserved"], release_at, now=now)
+    covered = allocate(event.id, spec["reserved"], release_at, now=now)
     _by(
         user,
         london_datetime(today - timedelta(days=spec["days_ago"]), spec["at"]),
@@ -102,7 +103,8 @@ def _hold_places(
         event,
     )
     allocations = db.session.scalars(select(Allocation).where(Allocation.event_id == event.id))
-    return {a: spec["taken"][a.lscb.name] for a in allocations if a.lscb.name in spec["taken"]}
+    taken = {a: spec["taken"][a.lscb.name] for a in allocations if a.lscb.name in spec["taken"]}
+    return covered, taken
 
 
 def _limit_sectors(spec: dict[str, Any], event: Event, user: OrganiserUser, now: datetime) -> int:
@@ -142,7 +144,7 @@ def load(
     today = london_date(now)
     with unit_of_work():
         held = settings["held_places"]
-        taken = _hold_places(held, copies[held["event"]], organiser, now)
+        covered, taken = _hold_places(held, copies[held["event"]], organiser, now)
         limits = settings["sector_limits"]
         limited = _limit_sectors(limits, copies[limits["event"]], organiser, now)
         upcoming = [event for event in copies.values() if event.starts_at > now]
@@ -154,6 +156,6 @@ def load(
     return summary | {
         "audit log entries": len(log) + 2,
         "organiser messages": messages,
-        "LSCBs with places held": len(db.session.scalars(select(Allocation.id)).all()),
+        "LSCBs with places held": covered,
         "sector limits": limited,
     }

@@ -842,19 +842,18 @@ def _take_up_by_allocation(event_ids: Select) -> dict[tuple[int, int], TakeUp]:
     ).all()
     if not rows:
         return {}
-    booked = dict(
-        (tuple(key), count)
-        for *key, count in db.session.execute(
+    with_allocations = select(Allocation.event_id).where(Allocation.event_id.in_(event_ids))
+    booked = {
+        (event_id, lscb_id): count
+        for event_id, lscb_id, count in db.session.execute(
             select(Booking.event_id, Booking.lscb_id, func.count())
             .where(
-                Booking.event_id.in_(
-                    select(Allocation.event_id).where(Allocation.event_id.in_(event_ids))
-                ),
+                Booking.event_id.in_(with_allocations),
                 Booking.status == BookingStatus.confirmed,
             )
             .group_by(Booking.event_id, Booking.lscb_id)
         )
-    )
+    }
     result = {}
     for event_id, lscb_id, reserved, released, n_taken, attended, at_release in rows:
         result[event_id, lscb_id] = TakeUp(
