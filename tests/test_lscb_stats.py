@@ -167,6 +167,26 @@ def test_released_counts_the_places_nobody_held_at_the_release(app, make, sector
     assert figures["Hackney"] == TakeUp(reserved=2, taken=1, released=0, booked=1, events=1)
 
 
+def test_a_release_time_passed_counts_as_the_release_before_its_stamp(
+    client, login, make, sectors, lscbs
+):
+    """The booking rules treat the places as released once the time has passed (the release
+    itself is stamped at the next locked change or sender round): so do the statistics."""
+    login()
+    release = utcnow() - timedelta(hours=2)
+    event = make.event(allocations_release_at=release)
+    barnet = allocate(event, lscbs["Barnet"])
+    book(
+        event, sectors["Health"], lscbs["Barnet"], barnet, confirmed_at=release - timedelta(days=1)
+    )
+
+    assert _by_name(service.event_take_up(event.id))["Barnet"] == TakeUp(
+        reserved=2, taken=1, released=1, booked=1, events=1
+    )
+    page = client.get(f"/manage/stats/events/{event.id}").get_data(as_text=True)
+    assert "1 place not taken joined the general pool" in page
+
+
 def test_take_up_across_events_adds_up_by_lscb_with_the_filters(app, make, sectors, lscbs):
     network = make.network()
     health = sectors["Health"]

@@ -798,15 +798,22 @@ class TakeUpTable:
         return TakeUpCharts(take_up_bars(self.rows), take_up_bars(self.rows, narrow=True))
 
 
-def _take_up_by_allocation(event_ids: Select) -> dict[tuple[int, int], TakeUp]:
+def _take_up_by_allocation(
+    event_ids: Select, now: datetime | None = None
+) -> dict[tuple[int, int], TakeUp]:
     """{(event id, LSCB id): TakeUp} for the events the subquery selects, in two grouped
     queries (the allocations with what their bookings did, and every confirmed booking by
     LSCB), whatever the number of events, LSCBs or bookings.
 
     A booking counts as holding its reserved place at the release when it was confirmed by
-    then and not cancelled before it.
+    then and not cancelled before it. A release time that has passed counts as the release,
+    as the booking rules count it, even before the release itself has been stamped.
     """
-    released_at = Event.allocations_released_at
+    now = now or utcnow()
+    released_at = func.coalesce(
+        Event.allocations_released_at,
+        case((Event.allocations_release_at <= now, Event.allocations_release_at)),
+    )
     confirmed = Booking.status == BookingStatus.confirmed
     held_at_release = and_(
         Booking.confirmed_at <= released_at,
@@ -876,16 +883,16 @@ def _take_up_table(by_lscb: dict[int, TakeUp], events: int = 0) -> TakeUpTable:
     return TakeUpTable(rows, sum((row.figures for row in rows), TakeUp()), events)
 
 
-def event_take_up(event_id: int) -> TakeUpTable:
+def event_take_up(event_id: int, now: datetime | None = None) -> TakeUpTable:
     """The places an event reserves for LSCBs and what became of them, LSCB by LSCB."""
-    figures = _take_up_by_allocation(select(Event.id).where(Event.id == event_id))
+    figures = _take_up_by_allocation(select(Event.id).where(Event.id == event_id), now)
     return _take_up_table({lscb_id: take_up for (_, lscb_id), take_up in figures.items()})
 
 
-def take_up_across(filters: Filters) -> TakeUpTable:
+def take_up_across(filters: Filters, now: datetime | None = None) -> TakeUpTable:
     """The LSCBs' reserved places over the published events the filters choose, added up
     LSCB by LSCB (an LSCB's ``events``: how many of them reserved places for it)."""
-    figures = _take_up_by_allocation(_event_query(filters).with_only_columns(Event.id))
+    figures = _take_up_by_allocation(_event_query(filters).with_only_columns(Event.id), now)
     by_lscb: dict[int, TakeUp] = {}
     for (_, lscb_id), take_up in figures.items():
         by_lscb[lscb_id] = by_lscb.get(lscb_id, TakeUp()) + take_up
@@ -1069,6 +1076,8 @@ class EventBreakdown:
     held: bool = True
     take_up: TakeUpTable = field(default_factory=lambda: TakeUpTable([], TakeUp()))
     sector_mix: list[SectorMixLine] = field(default_factory=list)
+    # When the held places joined the general pool: the release, or its time once passed.
+    released_at: datetime | None = None
 
     @property
     def not_represented(self) -> list[Sector]:
@@ -1128,6 +1137,7 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         else None
     )
     held = event.starts_at <= now
+    release = event.allocations_release_at or event.starts_at
     return EventBreakdown(
         event,
         sectors,
@@ -1139,7 +1149,8 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         lscbs,
         [by_lscb[lscb.id] for lscb in lscbs],
         held=held,
-        take_up=event_take_up(event_id),
+        take_up=event_take_up(event_id, now),
+        released_at=event.allocations_released_at or (release if release <= now else None),
         sector_mix=sector_mix(event, sectors, counts, held),
     )
 
