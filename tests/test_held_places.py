@@ -575,3 +575,12 @@ def test_an_override_never_takes_a_place_held_for_an_lscb(make, health, lambeth,
     db.session.refresh(event)
     assert event.capacity == 4
     assert service.held_places(event).allocations[0].left == 1
+
+
+def test_allocations_cannot_change_once_their_release_time_has_passed(make, lambeth):
+    event = make.event(capacity=5)
+    release = utcnow() + timedelta(days=1)
+    service.allocate(event.id, 1, release)
+    with pytest.raises(service.HeldPlacesError, match="were released on"):
+        service.set_allocation(event.id, lambeth.id, 2, now=release + timedelta(minutes=1))
+    assert allocation_of(event, lambeth).reserved == 1
