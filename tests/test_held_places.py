@@ -562,3 +562,25 @@ def test_the_lscb_link_checks_its_own_csrf_token(csrf_app):
     page = client.get(url).text
     form["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
     assert client.post(url, data=form).status_code == 303
+
+
+def test_an_override_never_takes_a_place_held_for_an_lscb(make, health, lambeth, camden):
+    event = make.event(capacity=3)
+    service.set_allocation(event.id, lambeth.id, 1)
+    book(event, health, camden)
+    book(event, health, camden)
+    waiting = book(event, health, camden)
+    booking, raised = service.confirm_with_override(waiting.id, "The speaker's colleague")
+    assert (booking.status, raised) == (BookingStatus.confirmed, True)
+    db.session.refresh(event)
+    assert event.capacity == 4
+    assert service.held_places(event).allocations[0].left == 1
+
+
+def test_allocations_cannot_change_once_their_release_time_has_passed(make, lambeth):
+    event = make.event(capacity=5)
+    release = utcnow() + timedelta(days=1)
+    service.allocate(event.id, 1, release)
+    with pytest.raises(service.HeldPlacesError, match="were released on"):
+        service.set_allocation(event.id, lambeth.id, 2, now=release + timedelta(minutes=1))
+    assert allocation_of(event, lambeth).reserved == 1

@@ -914,6 +914,7 @@ def allocate(
     with unit_of_work():
         now = now or utcnow()
         event = lock_event(event_id)
+        _release_if_due(event, now)
         _check_release(event, release_at, now)
         if reserved < 0:
             raise HeldPlacesError("Enter 0 or more places.")
@@ -945,6 +946,7 @@ def set_allocation(event_id: int, lscb_id: int, reserved: int, now: datetime | N
     with unit_of_work():
         now = now or utcnow()
         event = lock_event(event_id)
+        _release_if_due(event, now)
         _check_release(event, event.allocations_release_at, now)
         if reserved < 0:
             raise HeldPlacesError("Enter 0 or more places.")
