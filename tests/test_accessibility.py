@@ -81,6 +81,7 @@ class Site:
     paper_id: int
     mine_token: str
     alert_token: str
+    link: str
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -136,6 +137,7 @@ def _data(make: Factory) -> dict:
     """A small board: a conference with a programme and bookings, a full seminar with a waiting
     list, a past seminar with attendance, a network with meetings of every status."""
     from bookings.booking import service as booking
+    from bookings.booking.models import Allocation, SectorLimit
     from bookings.models import (
         AuditEntry,
         BookingStatus,
@@ -233,6 +235,10 @@ def _data(make: Factory) -> dict:
     full = make.event(slug="neglect-seminar", title="Neglect seminar", capacity=2)
     for n in range(6, 10):
         booking.book(full.id, details(n, sectors[n % 4]))
+    # A sector at its cap: the event page and the waiting list explain it.
+    booking.set_sector_limits(full.id, [booking.LimitInput(sectors[0].id, None, 0, None)])
+    booking.allocate(conference.id, 2, conference.starts_at - timedelta(days=7))
+    link = booking.held_places(conference).allocations[0].token
 
     past = make.event(
         slug="cse-seminar-2008",
@@ -240,9 +246,24 @@ def _data(make: Factory) -> dict:
         starts_at=london_datetime(date(2008, 7, 10), time(10)),
         series="Child sexual abuse seminars",
     )
+    # Places held for an LSCB, released before it, and a sector mix: the take-up and the
+    # limits on its statistics page.
+    past.allocations_release_at = past.allocations_released_at = past.starts_at - timedelta(days=7)
+    held = Allocation(
+        event=past, lscb=default_lscb(), reserved=3, token_salt="a11y", token_hash="a11y-link"
+    )
+    db.session.add_all(
+        [
+            held,
+            SectorLimit(event=past, sector=sectors[1], min_percent=10, until=past.starts_at),
+            SectorLimit(event=past, sector=sectors[2], max_percent=35),
+        ]
+    )
     for n in range(10, 16):
         status = BookingStatus.cancelled if n == 15 else BookingStatus.confirmed
-        db.session.add(_booking(past, sectors[n % 4], n, status, attended=n % 3 != 0))
+        row = _booking(past, sectors[n % 4], n, status, attended=n % 3 != 0)
+        row.allocation = held if n == 10 else None
+        db.session.add(row)
     db.session.add(
         EventMessage(
             event_id=conference.id,
@@ -312,6 +333,7 @@ def _data(make: Factory) -> dict:
         "network_slug": network.slug,
         "meeting_id": meeting.id,
         "token": token,
+        "link": link,
     }
 
 
@@ -400,6 +422,10 @@ PUBLIC: dict[str, Visit] = {
     "full event": _page("/events/{full_slug}"),
     "past event": _page("/events/{past_slug}"),
     "booking form with errors": _submitted("/events/{event_slug}", "#booking-form"),
+    "LSCB's booking link": _page("/events/{event_slug}/lscb/{link}"),
+    "LSCB's booking link with errors": _submitted(
+        "/events/{event_slug}/lscb/{link}", "#booking-form"
+    ),
     "manage link": _page("/bookings/{token}"),
     "cancel booking": _page("/bookings/{token}/cancel"),
     "lost link": _page("/bookings/lost-link"),
@@ -432,6 +458,11 @@ CONSOLE: dict[str, Visit] = {
     "new event": _page("/manage/events/new"),
     "edit event with errors": _submitted("/manage/events/{event_id}/edit", clear=("title",)),
     "programme": _page("/manage/events/{event_id}/programme"),
+    "places held for LSCBs": _page("/manage/events/{event_id}/allocations"),
+    "places held with errors": _submitted(
+        "/manage/events/{event_id}/allocations", clear=("places",)
+    ),
+    "sector limits": _page("/manage/events/{full_id}/sector-limits"),
     "delegates": _page("/manage/events/{event_id}/delegates"),
     "waiting list": _page("/manage/events/{full_id}/delegates?status=waitlisted"),
     "print delegates": _page("/manage/events/{event_id}/delegates/print"),
@@ -458,6 +489,7 @@ CONSOLE: dict[str, Visit] = {
     "meeting": _page("/manage/networks/{network_id}/meetings/{meeting_id}"),
     "statistics": _page("/manage/stats/"),
     "statistics of an event": _page("/manage/stats/events/{past_id}"),
+    "places reserved for LSCBs": _page("/manage/stats/lscbs"),
     "recorded figures": _page("/manage/stats/events/{past_id}/recorded"),
     "sectors": _page("/manage/admin/sectors"),
     "organisers": _page("/manage/admin/organisers"),

@@ -13,6 +13,7 @@ from bookings.accounts.models import Role
 from bookings.booking import service
 from bookings.booking.models import Booking, Lscb, LscbKind
 from bookings.db import db, utcnow
+from bookings.events.models import Event
 from bookings.london import london_date
 from tests.conftest import make_app
 
@@ -164,12 +165,25 @@ def test_the_migration_seeds_london_and_gives_old_bookings_not_linked(tmp_path):
     with app.app_context():
         upgrade(revision="c4b1e0a7d2f3")
         factory = Factory()
-        event = factory.event()
         sector = factory.sector()
         # The schema before LSCBs: only the columns it had.
+        starts = utcnow() + timedelta(days=30)
+        event_id = db.session.execute(
+            insert(Event.__table__)
+            .values(
+                slug="old-event",
+                title="An old event",
+                kind="seminar",
+                status="published",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                capacity=50,
+            )
+            .returning(Event.__table__.c.id)
+        ).scalar_one()
         db.session.execute(
             insert(Booking.__table__).values(
-                event_id=event.id,
+                event_id=event_id,
                 reference="OLD-12345",
                 token_salt="salt",
                 token_hash="h" * 64,

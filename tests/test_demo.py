@@ -10,9 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bookings.accounts.service import authenticate, recent_activity
+from bookings.booking.models import Allocation, LscbKind, SectorLimit
 from bookings.booking.service import (
     BookingState,
     DelegateDetails,
+    availability,
     availability_for,
     book,
     check_in_list,
@@ -494,6 +496,81 @@ def test_the_event_tomorrow_gets_its_reminder_from_the_sender(loaded):
     )
 
 
+def test_the_disturbances_seminar_holds_two_places_for_every_london_lscb(client, loaded):
+    seminar = _event_titled("London disturbances seminar")
+    settings = tomllib.loads(DATA_FILE.read_text())["now"]["held_places"]
+    allocations = db.session.scalars(
+        select(Allocation).where(Allocation.event_id == seminar.id)
+    ).all()
+    assert len(allocations) == 33 == loaded["LSCBs with places held"]
+    assert {a.lscb.kind for a in allocations} == {LscbKind.london}
+    assert {a.reserved for a in allocations} == {2}
+    # Released a week before the seminar, at 10:00 London time, and not yet.
+    release = seminar.allocations_release_at
+    assert london_date(release) == london_date(seminar.starts_at) - timedelta(days=7)
+    assert _clock(release) == "10:00" and release > utcnow()
+    assert seminar.allocations_released_at is None
+
+    # Some LSCBs' delegates already took their places through their links.
+    taken = dict(
+        db.session.execute(
+            select(Allocation.lscb_id, func.count(Booking.id))
+            .join(Booking, Booking.allocation_id == Allocation.id)
+            .where(Allocation.event_id == seminar.id, Booking.status == BookingStatus.confirmed)
+            .group_by(Allocation.lscb_id)
+        ).all()
+    )
+    by_name = {a.lscb.name: taken.get(a.lscb_id, 0) for a in allocations}
+    assert {name: n for name, n in by_name.items() if n} == settings["taken"]
+    assert loaded["reserved places taken through LSCBs' links"] == sum(settings["taken"].values())
+    linked = db.session.scalars(select(Booking).where(Booking.allocation_id.is_not(None))).all()
+    assert all(b.lscb_id == b.allocation.lscb_id for b in linked)
+
+    # General bookings left the held places alone: there is room for all of them still.
+    places = availability(seminar)
+    held = 66 - sum(settings["taken"].values())
+    assert places.held == held
+    assert places.confirmed + held <= seminar.capacity and places.places_left > 0
+
+    # The statistics show the take-up.
+    client.post("/login", data={"email": "organiser@example.org", "password": "demo-organiser"})
+    page = client.get(f"/manage/stats/events/{seminar.id}").text
+    assert f"66 places reserved for 33 LSCBs; {66 - held} taken through their links" in page
+    assert "Camden: 2 of 2 taken" in page
+
+
+def test_the_coming_conference_caps_social_care_and_holds_floors(client, loaded):
+    (conference,) = [e for e in _upcoming_and_past()[0] if e.kind == EventKind.conference]
+    limits = {
+        limit.sector.name: limit
+        for limit in db.session.scalars(
+            select(SectorLimit).where(SectorLimit.event_id == conference.id)
+        )
+    }
+    assert set(limits) == {"Social care", "Police", "Education"} and loaded["sector limits"] == 3
+    care = limits["Social care"]
+    assert (care.min_percent, care.max_percent, care.until) == (None, 35, None)
+    for name in ("Police", "Education"):
+        floor = limits[name]
+        assert (floor.min_percent, floor.max_percent) == (10, None)
+        assert london_date(floor.until) == london_date(conference.starts_at) - timedelta(days=14)
+        assert _clock(floor.until) == "17:00" and utcnow() < floor.until < conference.starts_at
+    # The made-up bookings keep the cap.
+    social_care = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.event_id == conference.id,
+            Booking.sector_id == care.sector_id,
+            Booking.status == BookingStatus.confirmed,
+        )
+    )
+    assert social_care <= 35 * conference.capacity // 100
+
+    client.post("/login", data={"email": "organiser@example.org", "password": "demo-organiser"})
+    page = client.get(f"/manage/stats/events/{conference.id}").text
+    assert "Sector mix against its floors and caps" in page
+    assert "at most 35% (157 places)" in page and "at least 10% (45 places)" in page
+
+
 def test_delegates_were_checked_in_at_a_past_event_and_a_recent_one(loaded):
     now = utcnow()
     recent = _copy(RECENT)
@@ -542,7 +619,13 @@ def test_the_recent_event_counts_in_this_years_statistics(loaded):
 
 def test_the_demo_organiser_has_recent_activity_and_sent_messages(client, loaded):
     entries = recent_activity()
-    assert {e.action for e in entries} == {"event.create", "event.publish", "event.message"}
+    assert {e.action for e in entries} == {
+        "event.create",
+        "event.publish",
+        "event.message",
+        "event.allocate",
+        "event.sector_limits",
+    }
     assert {e.user_email for e in entries} == {"organiser@example.org"}
     assert all(utcnow() - timedelta(days=30) < e.at < utcnow() for e in entries)
     assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)

@@ -452,6 +452,8 @@ def build_world(make, login) -> World:
         papers.PaperData("Slides", Audience.everyone, None, "https://example.org/slides"),
         event_id=seminar.id,
     )
+    booking_service.set_allocation(seminar.id, default_lscb().id, 0)
+    held = booking_service.held_places(seminar).allocations[0]
     return World(
         path_values={
             "event_id": seminar.id,
@@ -465,6 +467,8 @@ def build_world(make, login) -> World:
             "user_id": other.id,
             "slug": seminar.slug,
             "token": confirmed.token,
+            "allocation_id": held.allocation.id,
+            "link": held.token,
             "action": "rename",
             "filename": "css/site.css",
         },

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from bookings.certificates import service as certificates
+from bookings.booking import service as booking_service
 from bookings.db import db, utcnow
 from bookings.evaluation import service as evaluation
 from bookings.evaluation.models import EvaluationResponse
@@ -276,6 +277,16 @@ def _pages(app, focus: Focus) -> list[str]:
     ]
 
 
+def _held(make, event: Event, sectors, n: int) -> None:
+    """``n`` more LSCBs' allocations (holding nothing: the event's places are taken) and a
+    limit for each of ``sectors``."""
+    for _ in range(n):
+        booking_service.set_allocation(event.id, make.lscb().id, 0)
+    booking_service.set_sector_limits(
+        event.id, [booking_service.LimitInput(s.id, None, 100, None) for s in sectors]
+    )
+
+
 def _measure(client, count_queries, urls: list[str]) -> dict[str, int]:
     counts = {}
     for url in urls:
@@ -338,6 +349,10 @@ def test_no_listing_page_makes_more_queries_for_more_records(
         "/manage/admin/sectors",
         "/manage/admin/audit",
     }
+    expected |= {
+        f"/manage/events/{event.id}/allocations",
+        f"/manage/events/{event.id}/sector-limits",
+    }
     assert expected <= set(urls), sorted(expected - set(urls))
 
     _grow(make, event, network, sectors, user, scale=1)
@@ -355,6 +370,12 @@ def test_no_listing_page_makes_more_queries_for_more_records(
     few = _measure(client, count_queries, urls)
     _grow(make, db.session.get(Event, focus.event_id), network, sectors, user, scale=9)
     _aftercare(db.session.get(Event, held.id), sectors, 9)
+    _held(make, event, sectors[:1], 1)
+    link = booking_service.held_places(event).allocations[0].token
+    urls.append(f"/events/{event.slug}/lscb/{link}")
+    few = _measure(client, count_queries, urls)
+    _grow(make, db.session.get(Event, focus.event_id), network, sectors, user, scale=9)
+    _held(make, event, sectors, 9)
     many = _measure(client, count_queries, urls)
 
     grown = {url: (few[url], many[url]) for url in urls if many[url] > few[url]}

@@ -1,21 +1,36 @@
 """The delegate's booking form, the small forms of the manage page, and the console's forms:
-booking by phone, the waiting-list override, the delegates' filter and the sector and LSCB
-lists."""
+booking by phone, the waiting-list override, the delegates' filter, the sector and LSCB
+lists, and the places held for LSCBs and sectors."""
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
-from bookings.booking.models import BookingStatus, Lscb, Sector
-from bookings.booking.service import DelegateDetails, DelegateSort, Filters
+from bookings.booking.models import BookingStatus, Lscb, Sector, SectorLimit
+from bookings.booking.service import DelegateDetails, DelegateSort, Filters, LimitInput
+from bookings.events.forms import london_instant
+from bookings.london import to_london
 from bookings.web.forms import Form, choices, text_field
 from bookings.web.input import whole_number
 
@@ -98,6 +113,24 @@ class BookingForm(NeedsForm):
             job_title=self.job_title.data,
             sector_id=self.sector.data,
             lscb_id=self.lscb.data,
+            dietary_needs=self.dietary_needs.data or "",
+            access_needs=self.access_needs.data or "",
+        )
+
+
+class LinkBookingForm(BookingForm):
+    """The booking form of an LSCB's own link: the link says the LSCB."""
+
+    lscb = None
+
+    def details_for(self, lscb_id: int) -> DelegateDetails:
+        return DelegateDetails(
+            name=self.name.data,
+            email=self.email.data,
+            organisation=self.organisation.data,
+            job_title=self.job_title.data,
+            sector_id=self.sector.data,
+            lscb_id=lscb_id,
             dietary_needs=self.dietary_needs.data or "",
             access_needs=self.access_needs.data or "",
         )
@@ -206,3 +239,111 @@ class SectorForm(Form):
 
 class LscbForm(Form):
     name = text_field("LSCB name", 100, required="Enter the LSCB's name.")
+
+
+# ----------------------------------------------------------------------------- held places
+
+
+def _places_field(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(message="Enter a number of places, 0 or more."),
+            NumberRange(min=0, max=9999, message="Enter a number of places from 0 to 9999."),
+        ],
+    )
+
+
+def _london_instant(form: Form, day: DateField, at: TimeField) -> datetime | None:
+    """The UTC instant of a London date and time typed in two fields; a date alone means
+    its midnight's start."""
+    if day.data is None:
+        if at.data is not None:
+            day.errors.append("Enter the date as well as the time.")
+        return None
+    return london_instant(day, day.data, at.data or time(0, 0))
+
+
+class AllocateForm(Form):
+    """One form for "N places for every London LSCB", with the release time."""
+
+    places = _places_field("Places for every London LSCB")
+    release_date = DateField("Release unclaimed places on", validators=[Optional()])
+    release_time = TimeField("at (London time)", validators=[Optional()])
+
+    def release_at(self) -> datetime | None:
+        return _london_instant(self, self.release_date, self.release_time)
+
+
+class AllocationForm(Form):
+    """One LSCB's reserved places (0 holds none; its link and take-up stay)."""
+
+    lscb = SelectField(
+        "LSCB",
+        coerce=int,
+        validators=[InputRequired(message="Choose an LSCB.")],
+        validate_choice=True,
+    )
+    reserved = _places_field("Places held")
+
+    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+        self.lscb.choices = choices([(-1, "Choose an LSCB")] + [(b.id, b.name) for b in lscbs])
+
+    def validate_lscb(self, field: SelectField) -> None:
+        if field.data == -1:
+            raise ValidationError("Choose an LSCB.")
+
+
+def _percent(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            Optional(),
+            NumberRange(min=0, max=100, message="Enter a percentage from 0 to 100."),
+        ],
+    )
+
+
+class SectorLimitsForm(Form):
+    """Every sector's floor, cap and floor date: fields named ``min_<id>``, ``max_<id>``,
+    ``until_<id>`` and ``until_time_<id>``, made for the sector list (``for_sectors``)."""
+
+    sectors: list[Sector] = []
+
+    @classmethod
+    def for_sectors(cls, sectors: list[Sector], **kwargs) -> SectorLimitsForm:
+        fields = {"sectors": sectors}
+        for sector in sectors:
+            fields[f"min_{sector.id}"] = _percent(f"{sector.name}: at least (%)")
+            fields[f"max_{sector.id}"] = _percent(f"{sector.name}: at most (%)")
+            fields[f"until_{sector.id}"] = DateField(
+                f"{sector.name}: hold the floor until", validators=[Optional()]
+            )
+            fields[f"until_time_{sector.id}"] = TimeField(
+                f"{sector.name}: until (London time)", validators=[Optional()]
+            )
+        return type("SectorLimitsFormFor", (cls,), fields)(**kwargs)
+
+    def fill(self, limits: list[SectorLimit]) -> None:
+        for limit in limits:
+            if f"min_{limit.sector_id}" not in self:
+                continue
+            self[f"min_{limit.sector_id}"].data = limit.min_percent
+            self[f"max_{limit.sector_id}"].data = limit.max_percent
+            if limit.until is not None:
+                local = to_london(limit.until)
+                self[f"until_{limit.sector_id}"].data = local.date()
+                self[f"until_time_{limit.sector_id}"].data = local.time()
+
+    def rows(self) -> list[LimitInput]:
+        return [
+            LimitInput(
+                sector_id=sector.id,
+                min_percent=self[f"min_{sector.id}"].data,
+                max_percent=self[f"max_{sector.id}"].data,
+                until=_london_instant(
+                    self, self[f"until_{sector.id}"], self[f"until_time_{sector.id}"]
+                ),
+            )
+            for sector in self.sectors
+        ]

@@ -25,16 +25,19 @@ from flask import (
 from bookings.accounts.models import Role
 from bookings.booking import service
 from bookings.booking.forms import (
+    AllocateForm,
+    AllocationForm,
     FilterForm,
     LscbForm,
     OnBehalfForm,
     OverrideForm,
     SectorForm,
+    SectorLimitsForm,
 )
 from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db
 from bookings.events.models import Event
-from bookings.london import format_time
+from bookings.london import format_time, to_london
 from bookings.web.console import Confirmation, confirmation_page, guard, page_arg
 from bookings.web.forms import ButtonForm, form_status
 
@@ -328,6 +331,125 @@ def mark_attended(event_id: int, booking_id: int):
 @bp.post("/check-in/<int:booking_id>/undo")
 def undo_attended(event_id: int, booking_id: int):
     return _arrival(event_id, booking_id, arrived=False)
+
+
+# ------------------------------------------------------------- places held for LSCBs and sectors
+
+
+def _held_page(
+    event: Event,
+    allocate_form: AllocateForm | None = None,
+    allocation_form: AllocationForm | None = None,
+    error: str = "",
+):
+    """The allocations page; ``error``: a refusal of the remove button, shown at the top."""
+    held = service.held_places(event)
+    if allocate_form is None:
+        allocate_form = AllocateForm(formdata=None)
+        if event.allocations_release_at is not None:
+            local = to_london(event.allocations_release_at)
+            allocate_form.release_date.data = local.date()
+            allocate_form.release_time.data = local.time()
+    allocation_form = allocation_form or AllocationForm(formdata=None)
+    allocation_form.set_lscbs(service.active_lscbs())
+    if error:
+        allocate_form.form_errors.append(error)
+    return render_template(
+        "booking/manage/allocations.html",
+        event=event,
+        held=held,
+        allocate_form=allocate_form,
+        allocation_form=allocation_form,
+        error=error,
+        links={
+            row.allocation.id: url_for(
+                "booking.lscb_link", slug=event.slug, link=row.token, _external=True
+            )
+            for row in held.allocations
+        },
+        activity=held.history,
+    ), form_status(allocate_form, allocation_form)
+
+
+def _to_allocations(event_id: int):
+    return redirect(url_for("booking_manage.allocations", event_id=event_id))
+
+
+@bp.route("/allocations", methods=["GET", "POST"])
+def allocations(event_id: int):
+    """The allocations page; its form holds places for every London LSCB."""
+    event = db.get_or_404(Event, event_id)
+    if request.method == "GET":
+        return _held_page(event)
+    form = AllocateForm()
+    if form.validate_on_submit():
+        release_at = form.release_at()
+        if not form.errors:
+            try:
+                covered = service.allocate(event.id, form.places.data, release_at)
+            except service.HeldPlacesError as refusal:
+                form.form_errors.append(str(refusal))
+                return _held_page(event, allocate_form=form)
+            flash(f"{form.places.data} places held for each of {covered} London LSCBs.")
+            return _to_allocations(event_id)
+    return _held_page(event, allocate_form=form)
+
+
+@bp.post("/allocations/lscb")
+def set_allocation(event_id: int):
+    event = db.get_or_404(Event, event_id)
+    form = AllocationForm()
+    form.set_lscbs(service.active_lscbs())
+    if form.validate_on_submit():
+        try:
+            service.set_allocation(event.id, form.lscb.data, form.reserved.data)
+        except service.HeldPlacesError as refusal:
+            form.form_errors.append(str(refusal))
+            return _held_page(event, allocation_form=form)
+        flash("Places held updated.")
+        return _to_allocations(event_id)
+    return _held_page(event, allocation_form=form)
+
+
+@bp.post("/allocations/<int:allocation_id>/remove")
+def remove_allocation(event_id: int, allocation_id: int):
+    event = db.get_or_404(Event, event_id)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        service.remove_allocation(event.id, allocation_id)
+    except LookupError:
+        abort(404)
+    except service.HeldPlacesError as refusal:
+        return _held_page(event, error=str(refusal))
+    flash("Allocation removed.")
+    return _to_allocations(event_id)
+
+
+@bp.route("/sector-limits", methods=["GET", "POST"])
+def sector_limits(event_id: int):
+    event = db.get_or_404(Event, event_id)
+    sectors = service.active_sectors()
+    form = SectorLimitsForm.for_sectors(sectors)
+    error = ""
+    if form.validate_on_submit():
+        rows = form.rows()
+        if not form.errors:
+            try:
+                service.set_sector_limits(event.id, rows)
+            except service.HeldPlacesError as refusal:
+                error = str(refusal)
+            else:
+                flash("Sector limits saved.")
+                return redirect(url_for("booking_manage.sector_limits", event_id=event_id))
+    held = service.held_places(event)
+    if request.method == "GET":
+        form.fill(held.limits)
+    if error:
+        form.form_errors.append(error)
+    return render_template(
+        "booking/manage/sector_limits.html", event=event, form=form, sectors=sectors, held=held
+    ), form_status(form)
 
 
 # ------------------------------------------------------------------ sectors and LSCBs (admins)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column, relationship
 
@@ -62,6 +71,55 @@ class Lscb(db.Model):
         return (cls.position, cls.name)
 
 
+class Allocation(db.Model):
+    """``reserved`` places of an event held for one LSCB until the event's release time, taken
+    only through the LSCB's own booking link. What is still held is counted from the bookings
+    that took one (``Booking.allocation_id``), never stored.
+
+    The link's secret is an HMAC of ``token_salt`` under the app's secret key (as the manage
+    link's), so the console can show it again; it is found by its SHA-256 (``token_hash``)."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        UniqueConstraint("event_id", "lscb_id"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    lscb_id: Mapped[int] = mapped_column(ForeignKey("lscbs.id"), index=True)
+    reserved: Mapped[int] = mapped_column(default=0)
+    token_salt: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship()
+    lscb: Mapped[Lscb] = relationship()
+
+
+class SectorLimit(db.Model):
+    """A sector's share of an event's places: a floor (``min_percent`` of capacity held for the
+    sector until ``until``, None: until booking closes) and/or a cap (``max_percent`` of capacity
+    the sector's confirmed places may never exceed)."""
+
+    __tablename__ = "sector_limits"
+    __table_args__ = (
+        UniqueConstraint("event_id", "sector_id"),
+        CheckConstraint("min_percent IS NULL OR min_percent BETWEEN 0 AND 100", name="min_percent"),
+        CheckConstraint("max_percent IS NULL OR max_percent BETWEEN 0 AND 100", name="max_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
+    min_percent: Mapped[int | None] = mapped_column()
+    max_percent: Mapped[int | None] = mapped_column()
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    sector: Mapped[Sector] = relationship()
+
+
 class BookingStatus(enum.StrEnum):
     confirmed = "confirmed"
     waitlisted = "waitlisted"
@@ -101,6 +159,10 @@ class Booking(db.Model):
     status: Mapped[BookingStatus] = mapped_column(string_enum(BookingStatus, "booking_status"))
     sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"), index=True)
     lscb_id: Mapped[int] = mapped_column(ForeignKey("lscbs.id"), index=True)
+    # The LSCB's reserved place this booking took; kept when it is cancelled, for the take-up.
+    allocation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("allocations.id", ondelete="SET NULL"), index=True
+    )
 
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
@@ -122,6 +184,7 @@ class Booking(db.Model):
     event: Mapped[Event] = relationship()
     sector: Mapped[Sector] = relationship()
     lscb: Mapped[Lscb] = relationship()
+    allocation: Mapped[Allocation | None] = relationship()
 
     @property
     def attended(self) -> bool:

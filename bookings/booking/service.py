@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, text
@@ -31,12 +32,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
 from bookings.accounts import service as accounts
+from bookings.accounts.models import AuditEntry
 from bookings.booking import notifications
-from bookings.booking.models import ACTIVE_STATUSES, Booking, BookingStatus, Lscb, Sector
-from bookings.booking.tokens import manage_token
+from bookings.booking.models import (
+    ACTIVE_STATUSES,
+    Allocation,
+    Booking,
+    BookingStatus,
+    Lscb,
+    LscbKind,
+    Sector,
+    SectorLimit,
+)
+from bookings.booking.tokens import allocation_token, manage_token
 from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
+from bookings.mail import service as mail
 from bookings.mail.service import Rendered
 from bookings.stats.models import RecordedSectorFigure
 from bookings.web.downloads import spreadsheet_csv
@@ -81,15 +93,23 @@ REFUSALS = {
 
 @dataclass(frozen=True)
 class Availability:
+    """What a general booking can get now. ``held``: places held back for LSCBs' allocations
+    and sectors' floors; ``capped``: names of the sectors at their cap, whose delegates join
+    the waiting list whatever is left; ``floors``: (sector, places, until) still held for a
+    sector's floor."""
+
     state: BookingState
     capacity: int
     confirmed: int
     waitlisted: int
     opens_at: datetime | None = None
+    held: int = 0
+    capped: tuple[str, ...] = ()
+    floors: tuple[tuple[str, int, datetime | None], ...] = ()
 
     @property
     def places_left(self) -> int:
-        return max(self.capacity - self.confirmed, 0)
+        return max(self.capacity - self.confirmed - self.held, 0)
 
     @property
     def bookable(self) -> bool:
@@ -123,7 +143,7 @@ class AlreadyBooked(Exception):
 
 
 class CapacityTooLow(Exception):
-    """Capacity may not fall below the number of confirmed places."""
+    """Capacity may not fall below the confirmed places plus those still held back."""
 
 
 class NotWaitlisted(Exception):
@@ -148,26 +168,172 @@ class Placed:
 # ----------------------------------------------------------------------------- availability
 
 
-def _counts(event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    if not event_ids:
+class PlaceKind(enum.StrEnum):
+    """Which of the event's places a confirmed booking took (see ``_Places.decide``)."""
+
+    reserved = "reserved"  # one of its LSCB's reserved places, through the LSCB's link
+    floor = "floor"  # one held for its sector's floor
+    general = "general"
+
+
+@dataclass
+class _Places:
+    """An event's places as counted now: confirmed bookings by sector and by the allocation
+    whose link they came through, the allocations and the sector limits. Held places are
+    counted from these, never stored; ``decide`` is the one decision of who gets what."""
+
+    event: Event
+    now: datetime
+    confirmed: int = 0
+    waitlisted: int = 0
+    by_sector: dict[int, int] = field(default_factory=dict)
+    by_allocation: dict[int, int] = field(default_factory=dict)
+    allocations: list[Allocation] = field(default_factory=list)
+    limits: dict[int, SectorLimit] = field(default_factory=dict)
+
+    @property
+    def released(self) -> bool:
+        """The allocations no longer hold places: released, or their release time has passed
+        (the release itself then happens at the next locked change or sender round)."""
+        event = self.event
+        return event.allocations_released_at is not None or (
+            event.allocations_release_at is not None and event.allocations_release_at <= self.now
+        )
+
+    def reserved_left(self, allocation: Allocation) -> int:
+        """Reserved places its LSCB can still take through its link: an allocation is taken by
+        the first ``reserved`` confirmed bookings made through that link."""
+        if self.released:
+            return 0
+        return max(allocation.reserved - self.by_allocation.get(allocation.id, 0), 0)
+
+    def floor_places(self, limit: SectorLimit | None, capacity: int | None = None) -> int:
+        """Places the sector's floor holds while it stands: ``min_percent`` of capacity (or of
+        ``capacity``, a capacity proposed), rounded up (10% of 25 holds 3)."""
+        if limit is None or not limit.min_percent or (limit.until and limit.until <= self.now):
+            return 0
+        return math.ceil(
+            limit.min_percent * (self.event.capacity if capacity is None else capacity) / 100
+        )
+
+    def floor_left(self, sector_id: int) -> int:
+        return max(
+            self.floor_places(self.limits.get(sector_id)) - self.by_sector.get(sector_id, 0), 0
+        )
+
+    def cap_places(self, sector_id: int) -> int | None:
+        """The most confirmed places the sector may have (``max_percent`` of capacity, rounded
+        down), None without a cap."""
+        limit = self.limits.get(sector_id)
+        if limit is None or limit.max_percent is None:
+            return None
+        return limit.max_percent * self.event.capacity // 100
+
+    def at_cap(self, sector_id: int) -> bool:
+        cap = self.cap_places(sector_id)
+        return cap is not None and self.by_sector.get(sector_id, 0) >= cap
+
+    @property
+    def held(self) -> int:
+        """Places general bookings cannot take: reserved places not yet taken and floors not
+        yet met, never more than the places not confirmed."""
+        held = sum(self.reserved_left(a) for a in self.allocations)
+        held += sum(self.floor_left(sector_id) for sector_id in self.limits)
+        return min(held, max(self.event.capacity - self.confirmed, 0))
+
+    @property
+    def general_left(self) -> int:
+        return max(self.event.capacity - self.confirmed - self.held, 0)
+
+    def decide(self, sector_id: int, allocation: Allocation | None) -> PlaceKind | None:
+        """The place a delegate of ``sector_id`` (through ``allocation``'s link, if any) gets
+        now, None for the waiting list. In this order:
+
+        1. a sector at its cap gets no place, whatever is free (invariant 6);
+        2. a booking through an LSCB's link takes one of its reserved places while any is left
+           and they are not released;
+        3. a delegate of a sector whose floor is not yet met takes a floor place;
+        4. otherwise a general place: capacity less confirmed less held;
+        5. otherwise none: the waiting list.
+        No place is ever given beyond capacity (invariant 1)."""
+        if self.confirmed >= self.event.capacity or self.at_cap(sector_id):
+            return None
+        if allocation is not None and self.reserved_left(allocation) > 0:
+            return PlaceKind.reserved
+        if self.floor_left(sector_id) > 0:
+            return PlaceKind.floor
+        if self.general_left > 0:
+            return PlaceKind.general
+        return None
+
+    def take(self, booking: Booking) -> None:
+        """Count ``booking`` as confirmed."""
+        self.confirmed += 1
+        self.by_sector[booking.sector_id] = self.by_sector.get(booking.sector_id, 0) + 1
+        if booking.allocation_id is not None:
+            self.by_allocation[booking.allocation_id] = (
+                self.by_allocation.get(booking.allocation_id, 0) + 1
+            )
+
+    def unmet_floors(self) -> tuple[tuple[str, int, datetime | None], ...]:
+        return tuple(
+            (limit.sector.name, self.floor_left(limit.sector_id), limit.until)
+            for limit in self.limits.values()
+            if self.floor_left(limit.sector_id)
+        )
+
+    def capped_names(self) -> tuple[str, ...]:
+        return tuple(
+            limit.sector.name for limit in self.limits.values() if self.at_cap(limit.sector_id)
+        )
+
+
+def _places_for(events: Sequence[Event], now: datetime) -> dict[int, _Places]:
+    """Every event's ``_Places`` in three queries, however many events."""
+    places = {event.id: _Places(event, now) for event in events}
+    if not places:
         return {}
+    ids = list(places)
     rows = db.session.execute(
         select(
-            Booking.event_id,
-            func.count(case((Booking.status == BookingStatus.confirmed, 1))),
-            func.count(case((Booking.status == BookingStatus.waitlisted, 1))),
+            Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id, func.count()
         )
-        .where(Booking.event_id.in_(event_ids))
-        .group_by(Booking.event_id)
+        .where(Booking.event_id.in_(ids), Booking.is_active)
+        .group_by(Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id)
     )
-    return {event_id: (confirmed, waitlisted) for event_id, confirmed, waitlisted in rows}
+    for event_id, status, sector_id, allocation_id, n in rows:
+        counted = places[event_id]
+        if status == BookingStatus.waitlisted:
+            counted.waitlisted += n
+            continue
+        counted.confirmed += n
+        counted.by_sector[sector_id] = counted.by_sector.get(sector_id, 0) + n
+        if allocation_id is not None:
+            counted.by_allocation[allocation_id] = counted.by_allocation.get(allocation_id, 0) + n
+    for allocation in db.session.scalars(
+        select(Allocation)
+        .join(Allocation.lscb)
+        .options(contains_eager(Allocation.lscb))
+        .where(Allocation.event_id.in_(ids))
+        .order_by(*Lscb.display_order())
+    ):
+        places[allocation.event_id].allocations.append(allocation)
+    for limit in db.session.scalars(
+        select(SectorLimit)
+        .join(SectorLimit.sector)
+        .options(contains_eager(SectorLimit.sector))
+        .where(SectorLimit.event_id.in_(ids))
+        .order_by(*Sector.display_order())
+    ):
+        places[limit.event_id].limits[limit.sector_id] = limit
+    return places
 
 
-def _confirmed(event_id: int) -> int:
-    return _counts([event_id]).get(event_id, (0, 0))[0]
+def _places(event: Event, now: datetime) -> _Places:
+    return _places_for([event], now)[event.id]
 
 
-def _state(event: Event, confirmed: int, now: datetime) -> BookingState:
+def _state(event: Event, places_left: int, now: datetime) -> BookingState:
     if event.status == EventStatus.cancelled:
         return BookingState.cancelled
     if event.status != EventStatus.published:
@@ -178,27 +344,29 @@ def _state(event: Event, confirmed: int, now: datetime) -> BookingState:
         return BookingState.not_open
     if event.booking_closes_at is not None and now >= event.booking_closes_at:
         return BookingState.closed
-    return BookingState.open if confirmed < event.capacity else BookingState.full
+    return BookingState.open if places_left > 0 else BookingState.full
+
+
+def _availability(places: _Places) -> Availability:
+    event = places.event
+    return Availability(
+        state=_state(event, places.general_left, places.now),
+        capacity=event.capacity,
+        confirmed=places.confirmed,
+        waitlisted=places.waitlisted,
+        opens_at=event.booking_opens_at,
+        held=places.held,
+        capped=places.capped_names(),
+        floors=places.unmet_floors(),
+    )
 
 
 def availability_for(
     events: Iterable[Event], now: datetime | None = None
 ) -> dict[int, Availability]:
-    """Availability of many events in one query."""
-    events = list(events)
-    now = now or utcnow()
-    counts = _counts([event.id for event in events])
-    result = {}
-    for event in events:
-        confirmed, waitlisted = counts.get(event.id, (0, 0))
-        result[event.id] = Availability(
-            state=_state(event, confirmed, now),
-            capacity=event.capacity,
-            confirmed=confirmed,
-            waitlisted=waitlisted,
-            opens_at=event.booking_opens_at,
-        )
-    return result
+    """Availability of many events in the same few queries as of one."""
+    places = _places_for(list(events), now or utcnow())
+    return {event_id: _availability(counted) for event_id, counted in places.items()}
 
 
 def availability(event: Event, now: datetime | None = None) -> Availability:
@@ -320,45 +488,178 @@ def waiting_position(booking: Booking) -> int | None:
     return waiting_positions(booking.event_id).get(booking.id)
 
 
-def _promote(event: Event, now: datetime) -> list[Booking]:
-    """Fill free places from the waiting list, longest-waiting first. Caller holds the lock."""
-    free = event.capacity - _confirmed(event.id)
-    if free <= 0 or event.status != EventStatus.published or event.starts_at <= now:
+def _promote(event: Event, now: datetime, places: _Places | None = None) -> list[Booking]:
+    """Fill free places from the waiting list. Caller holds the lock.
+
+    The queue is walked in order and each delegate is given what ``_Places.decide`` would give
+    them booking now: so a freed reserved place goes to the longest-waiting delegate who booked
+    through that LSCB's link (until the release), a freed floor place to the longest-waiting of
+    its sector, a general place to the longest-waiting delegate of any sector not at its cap.
+    Delegates of a capped sector are passed over, keeping their order within the sector
+    (``waiting_reasons`` says why on the console's waiting list)."""
+    if event.status != EventStatus.published or event.starts_at <= now:
         return []
-    promoted = _waiting_list(event.id, free)
-    for booking in promoted:
+    places = places or _places(event, now)
+    if places.confirmed >= event.capacity:
+        return []
+    by_id = {allocation.id: allocation for allocation in places.allocations}
+    # Without held places or caps nobody is passed over: the first few waiting are enough.
+    plain = not places.allocations and not places.limits
+    promoted = []
+    for booking in _waiting_list(event.id, places.general_left if plain else None):
+        if places.confirmed >= event.capacity:
+            break
+        if places.decide(booking.sector_id, by_id.get(booking.allocation_id)) is None:
+            continue
         booking.status = BookingStatus.confirmed
         booking.confirmed_at = now
+        places.take(booking)
         notifications.promoted(booking)
+        promoted.append(booking)
     return promoted
+
+
+def waiting_reasons(
+    event: Event, bookings: Iterable[Booking] | None = None, now: datetime | None = None
+) -> dict[int, str]:
+    """Why each waiting delegate of ``bookings`` (by default the whole waiting list) is passed
+    over by the promotion: their sector is at its cap. For the console's waiting list."""
+    places = _places(event, now or utcnow())
+    capped = {
+        sector_id: limit for sector_id, limit in places.limits.items() if places.at_cap(sector_id)
+    }
+    if not capped:
+        return {}
+    reasons = {}
+    waiting = _waiting_list(event.id) if bookings is None else bookings
+    for booking in waiting:
+        if booking.status != BookingStatus.waitlisted:
+            continue
+        limit = capped.get(booking.sector_id)
+        if limit is not None:
+            reasons[booking.id] = (
+                f"Passed over while {limit.sector.name} is at its cap of {limit.max_percent}% "
+                f"({places.cap_places(booking.sector_id)} places, all confirmed)."
+            )
+    return reasons
+
+
+def _release_if_due(event: Event, now: datetime) -> list[Booking]:
+    """Release the allocations' unclaimed places to the general pool once the release time
+    has passed, and promote from the waiting list. Caller holds the lock: whoever holds it
+    first stamps the event, and everyone after sees the stamp (exactly once, invariant 6)."""
+    release_at = event.allocations_release_at
+    if event.allocations_released_at is not None or release_at is None or release_at > now:
+        return []
+    unclaimed = _places(event, release_at - timedelta(microseconds=1))
+    freed = sum(unclaimed.reserved_left(a) for a in unclaimed.allocations)
+    event.allocations_released_at = now
+    db.session.flush()
+    accounts.audit(
+        "event.release",
+        "event",
+        event.id,
+        f"Released {freed} unclaimed reserved places to the general pool",
+    )
+    return _promote(event, now)
+
+
+@mail.every_round("release held places")
+def release_due(now: datetime) -> int:
+    """The sender's round job: release every event whose release time has passed, and
+    promote where a sector's floor has lapsed; several senders may run it at once."""
+    due = db.session.scalars(
+        select(Event.id)
+        .where(
+            Event.allocations_released_at.is_(None),
+            Event.allocations_release_at <= now,
+        )
+        .order_by(Event.id)
+    ).all()
+    lapsed = db.session.scalars(
+        select(Event.id)
+        .join(SectorLimit, SectorLimit.event_id == Event.id)
+        .where(
+            SectorLimit.min_percent > 0,
+            SectorLimit.until <= now,
+            Event.starts_at > now,
+            Event.status == EventStatus.published,
+            select(Booking.id)
+            .where(Booking.event_id == Event.id, Booking.status == BookingStatus.waitlisted)
+            .exists(),
+        )
+        .distinct()
+    ).all()
+    done = 0
+    for event_id in sorted(set(due) | set(lapsed)):
+        event = lock_event(event_id)
+        was_released = event.allocations_released_at is not None
+        _release_if_due(event, now)
+        done += not was_released and event.allocations_released_at is not None
+        if event_id in lapsed:
+            done += len(_promote(event, now))
+    return done
 
 
 # ----------------------------------------------------------------------------- delegates' changes
 
 
-def book(event_id: int, details: DelegateDetails, now: datetime | None = None) -> Placed:
-    """Give the delegate a confirmed place, or a place on the waiting list when full."""
+def book(
+    event_id: int,
+    details: DelegateDetails,
+    now: datetime | None = None,
+    *,
+    allocation_id: int | None = None,
+) -> Placed:
+    """Give the delegate a place, or a place on the waiting list (see ``_place``)."""
     try:
         with unit_of_work():
-            return _place(event_id, details, now)
+            return _place(event_id, details, now, allocation_id=allocation_id)
     except IntegrityError:
         # The partial unique index caught a duplicate that slipped past the check.
         raise AlreadyBooked() from None
 
 
-def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Placed:
+def _place(
+    event_id: int,
+    details: DelegateDetails,
+    now: datetime | None,
+    *,
+    allocation_id: int | None = None,
+) -> Placed:
+    """The one decision of a booking, under the event's lock, in this order:
+
+    0. release the allocations if their release time has passed (and promote: earlier
+       delegates on the waiting list go first);
+    1. refuse what the event's state refuses (draft, not open, closed, started, cancelled);
+    2. refuse a second active booking for the address;
+    3. place by ``_Places.decide``: the sector's cap, then the LSCB's reserved place (for a
+       booking through the LSCB's link, ``allocation_id``; the booking records the LSCB of
+       the link), then the sector's floor, then a general place, else the waiting list.
+    """
     sector = db.session.get(Sector, details.sector_id)
     if sector is None or sector.retired:
         raise BookingRefused("Please choose your sector from the list.")
-    lscb = db.session.get(Lscb, details.lscb_id)
-    if lscb is None or lscb.retired:
+    lscb_id = details.lscb_id
+    if allocation_id is not None:
+        lscb_id = db.session.scalar(
+            select(Allocation.lscb_id).where(
+                Allocation.id == allocation_id, Allocation.event_id == event_id
+            )
+        )
+        if lscb_id is None:
+            raise BookingRefused("This booking link is not valid for this event.")
+    lscb = db.session.get(Lscb, lscb_id)
+    if lscb is None or (lscb.retired and allocation_id is None):
         raise BookingRefused("Please choose your LSCB from the list.")
     key = email_key(details.email)
 
     event = lock_event(event_id)
     # Read the clock under the lock, so queue order is the order in which the lock was won.
     now = now or utcnow()
-    state = _state(event, _confirmed(event.id), now)
+    _release_if_due(event, now)
+    places = _places(event, now)
+    state = _state(event, places.general_left, now)
     if state in REFUSALS:
         raise BookingRefused(REFUSALS[state])
     duplicate = db.session.scalar(
@@ -369,12 +670,17 @@ def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Pla
     if duplicate is not None:
         raise AlreadyBooked()
 
+    allocation = next((a for a in places.allocations if a.id == allocation_id), None)
+    if places.released:
+        allocation = None
+    kind = places.decide(sector.id, allocation)
     booking = Booking(
         event=event,
         sector=sector,
         lscb=lscb,
+        allocation_id=allocation.id if allocation else None,
         reference=new_reference(),
-        status=BookingStatus.confirmed if state == BookingState.open else BookingStatus.waitlisted,
+        status=BookingStatus.confirmed if kind else BookingStatus.waitlisted,
         name=details.name.strip(),
         email=details.email.strip(),
         email_key=key,
@@ -383,7 +689,7 @@ def _place(event_id: int, details: DelegateDetails, now: datetime | None) -> Pla
         dietary_needs=details.dietary_needs.strip(),
         access_needs=details.access_needs.strip(),
         queued_at=now,
-        confirmed_at=now if state == BookingState.open else None,
+        confirmed_at=now if kind else None,
     )
     token = _new_token(booking)
     db.session.add(booking)
@@ -405,28 +711,43 @@ def cancel(booking_id: int, now: datetime | None = None) -> Booking:
 
 
 def _cancel_locked(event: Event, booking: Booking, now: datetime) -> list[Booking]:
-    """Cancel under the event's lock; returns those the freed place went to."""
+    """Cancel under the event's lock; returns those the freed place went to. A release that
+    fell due goes first, so a reserved place freed after the release time joins the general
+    pool; before it, ``_promote`` gives it back to its LSCB."""
+    promoted = _release_if_due(event, now)
     was_confirmed = booking.status == BookingStatus.confirmed
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
     db.session.flush()
     notifications.cancelled(booking)
-    return _promote(event, now) if was_confirmed else []
+    return promoted + (_promote(event, now) if was_confirmed else [])
 
 
 def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -> list[Booking]:
-    """Set a new capacity; raising it promotes from the waiting list in order."""
+    """Set a new capacity; raising it promotes from the waiting list in order. It may not fall
+    below the confirmed places plus those still held (floors counted at the new capacity)."""
     with unit_of_work():
         now = now or utcnow()
         event = lock_event(event_id)
-        confirmed = _confirmed(event.id)
-        if capacity < confirmed:
+        promoted = _release_if_due(event, now)
+        places = _places(event, now)
+        held = sum(places.reserved_left(a) for a in places.allocations)
+        held += sum(
+            max(places.floor_places(limit, capacity) - places.by_sector.get(sector_id, 0), 0)
+            for sector_id, limit in places.limits.items()
+        )
+        if capacity < places.confirmed + held:
+            if held:
+                raise CapacityTooLow(
+                    f"{places.confirmed} places are confirmed and {held} are held for LSCBs "
+                    f"and sectors; capacity cannot go below {places.confirmed + held}."
+                )
             raise CapacityTooLow(
-                f"{confirmed} places are already confirmed; capacity cannot go below that."
+                f"{places.confirmed} places are already confirmed; capacity cannot go below that."
             )
         event.capacity = capacity
         db.session.flush()
-        return _promote(event, now)
+        return promoted + _promote(event, now)
 
 
 def update_needs(
@@ -469,6 +790,340 @@ def resend_links(address: str, now: datetime | None = None) -> int:
         if bookings:
             notifications.links(bookings[0].email, bookings)
         return len(bookings)
+
+
+# ----------------------------------------------------------------------------- held places
+# Organisers' allocations for LSCBs and limits for sectors. Each change takes the event's lock,
+# since it changes what general bookings can get, and is audited.
+
+
+class HeldPlacesError(ValueError):
+    """The allocation or sector limit is not allowed; the message says why, for the organiser."""
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """One LSCB's allocation as the console shows it; ``token``: its booking link's secret."""
+
+    allocation: Allocation
+    reserved: int
+    taken: int
+    left: int
+    token: str
+
+
+@dataclass(frozen=True)
+class HeldPlaces:
+    """An event's allocations and sector limits with what they hold now."""
+
+    event: Event
+    allocations: list[AllocationRow]
+    limits: list[SectorLimit]
+    availability: Availability
+    released: bool
+    floor_places: dict[int, int]
+    cap_places: dict[int, int | None]
+    confirmed_by_sector: dict[int, int]
+    history: list[AuditEntry]
+
+
+HELD_PLACES_ACTIONS = (
+    "event.allocate",
+    "event.allocation",
+    "event.allocation_remove",
+    "event.release",
+    "event.sector_limits",
+)
+
+
+def held_places(event: Event, now: datetime | None = None) -> HeldPlaces:
+    """The allocations page's and the sector-limits page's figures, in five queries."""
+    places = _places(event, now or utcnow())
+    rows = [
+        AllocationRow(
+            allocation=a,
+            reserved=a.reserved,
+            taken=min(places.by_allocation.get(a.id, 0), a.reserved),
+            left=places.reserved_left(a),
+            token=allocation_token(a),
+        )
+        for a in places.allocations
+    ]
+    limits = list(places.limits.values())
+    return HeldPlaces(
+        event=event,
+        allocations=rows,
+        limits=limits,
+        availability=_availability(places),
+        released=places.released,
+        floor_places={limit.sector_id: places.floor_places(limit) for limit in limits},
+        cap_places={limit.sector_id: places.cap_places(limit.sector_id) for limit in limits},
+        confirmed_by_sector=dict(places.by_sector),
+        history=list(
+            db.session.scalars(
+                select(AuditEntry)
+                .where(
+                    AuditEntry.target_type == "event",
+                    AuditEntry.target_id == event.id,
+                    AuditEntry.action.in_(HELD_PLACES_ACTIONS),
+                )
+                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                .limit(50)
+            )
+        ),
+    )
+
+
+def _check_held(places: _Places) -> None:
+    """Held places may not exceed the places not yet confirmed."""
+    held = sum(places.reserved_left(a) for a in places.allocations)
+    held += sum(places.floor_left(sector_id) for sector_id in places.limits)
+    free = max(places.event.capacity - places.confirmed, 0)
+    if held > free:
+        raise HeldPlacesError(
+            f"That would hold {held} places, but only {free} of the event's "
+            f"{places.event.capacity} places are not yet confirmed."
+        )
+
+
+def _check_release(event: Event, release_at: datetime | None, now: datetime) -> None:
+    if release_at is not None and release_at >= event.starts_at:
+        raise HeldPlacesError("The release time must be before the event starts.")
+    if event.allocations_released_at is not None:
+        raise HeldPlacesError(
+            "The held places were released on "
+            f"{format_stamp(event.allocations_released_at)}, so allocations can no longer change."
+        )
+    if release_at is not None and release_at <= now:
+        raise HeldPlacesError("The release time must be in the future.")
+
+
+def _new_allocation(event: Event, lscb_id: int, reserved: int) -> Allocation:
+    allocation = Allocation(event_id=event.id, lscb_id=lscb_id, reserved=reserved)
+    allocation.token_salt = secrets.token_hex(16)
+    allocation.token_hash = _token_hash(allocation_token(allocation))
+    db.session.add(allocation)
+    return allocation
+
+
+def allocate(
+    event_id: int,
+    reserved: int,
+    release_at: datetime | None,
+    kind: LscbKind = LscbKind.london,
+    now: datetime | None = None,
+) -> int:
+    """Hold ``reserved`` places for every active LSCB of ``kind`` (London's boards: "2 for
+    every London LSCB") until ``release_at``; existing allocations of those LSCBs are set to
+    ``reserved``. Returns how many LSCBs it covers."""
+    with unit_of_work():
+        now = now or utcnow()
+        event = lock_event(event_id)
+        _release_if_due(event, now)
+        _check_release(event, release_at, now)
+        if reserved < 0:
+            raise HeldPlacesError("Enter 0 or more places.")
+        existing = {
+            a.lscb_id: a
+            for a in db.session.scalars(select(Allocation).where(Allocation.event_id == event.id))
+        }
+        lscbs = [lscb for lscb in active_lscbs() if lscb.kind == kind]
+        for lscb in lscbs:
+            if lscb.id in existing:
+                existing[lscb.id].reserved = reserved
+            else:
+                _new_allocation(event, lscb.id, reserved)
+        event.allocations_release_at = release_at
+        db.session.flush()
+        _check_held(_places(event, now))
+        accounts.audit(
+            "event.allocate",
+            "event",
+            event.id,
+            f"Held {reserved} places for each of {len(lscbs)} LSCBs until "
+            f"{format_stamp(release_at) or 'the event'}",
+        )
+        return len(lscbs)
+
+
+def set_allocation(event_id: int, lscb_id: int, reserved: int, now: datetime | None = None) -> None:
+    """Hold ``reserved`` places for one LSCB (creating its allocation and link if new)."""
+    with unit_of_work():
+        now = now or utcnow()
+        event = lock_event(event_id)
+        _release_if_due(event, now)
+        _check_release(event, event.allocations_release_at, now)
+        if reserved < 0:
+            raise HeldPlacesError("Enter 0 or more places.")
+        lscb = db.session.get(Lscb, lscb_id)
+        if lscb is None:
+            raise HeldPlacesError("Choose an LSCB from the list.")
+        allocation = db.session.scalar(
+            select(Allocation).where(Allocation.event_id == event.id, Allocation.lscb_id == lscb_id)
+        )
+        was = allocation.reserved if allocation else 0
+        if allocation is None:
+            allocation = _new_allocation(event, lscb_id, reserved)
+        allocation.reserved = reserved
+        db.session.flush()
+        _check_held(_places(event, now))
+        accounts.audit(
+            "event.allocation",
+            "event",
+            event.id,
+            f"Places held for {lscb.name}: {reserved}",
+            {"reserved": [str(was), str(reserved)]},
+        )
+
+
+def remove_allocation(event_id: int, allocation_id: int, now: datetime | None = None) -> None:
+    """Remove an LSCB's allocation and its link; refused once bookings came through it (their
+    take-up is history: set its places to 0 instead)."""
+    with unit_of_work():
+        event = lock_event(event_id)
+        allocation = db.session.get(Allocation, allocation_id)
+        if allocation is None or allocation.event_id != event.id:
+            raise LookupError(allocation_id)
+        used = db.session.scalar(select(func.count()).where(Booking.allocation_id == allocation.id))
+        if used:
+            raise HeldPlacesError(
+                f"{used} bookings came through {allocation.lscb.name}'s link, so its "
+                "allocation stays for the statistics. Set its places to 0 instead."
+            )
+        accounts.audit(
+            "event.allocation_remove",
+            "event",
+            event.id,
+            f"Removed the places held for {allocation.lscb.name}",
+        )
+        db.session.delete(allocation)
+        db.session.flush()
+        _promote(event, now or utcnow())
+
+
+@dataclass(frozen=True)
+class LimitInput:
+    """One sector's row of the sector-limits form; all None: no limit."""
+
+    sector_id: int
+    min_percent: int | None
+    max_percent: int | None
+    until: datetime | None
+
+
+def set_sector_limits(
+    event_id: int, rows: Sequence[LimitInput], now: datetime | None = None
+) -> None:
+    """Replace the event's sector limits by ``rows`` (rows with nothing set remove a limit)."""
+    with unit_of_work():
+        now = now or utcnow()
+        event = lock_event(event_id)
+        sectors = {sector.id: sector for sector in all_sectors()}
+        floors = 0
+        for row in rows:
+            name = sectors[row.sector_id].name if row.sector_id in sectors else "?"
+            for value in (row.min_percent, row.max_percent):
+                if value is not None and not 0 <= value <= 100:
+                    raise HeldPlacesError(f"{name}: percentages are from 0 to 100.")
+            if (
+                row.min_percent is not None
+                and row.max_percent is not None
+                and row.min_percent > row.max_percent
+            ):
+                raise HeldPlacesError(f"{name}: the floor cannot be above the cap.")
+            if row.until is not None and row.min_percent is None:
+                raise HeldPlacesError(f"{name}: a date to hold places until needs a floor.")
+            if row.until is not None and row.until >= event.starts_at:
+                raise HeldPlacesError(f"{name}: hold the floor until a time before the event.")
+            floors += row.min_percent or 0
+        if floors > 100:
+            raise HeldPlacesError(f"The floors add up to {floors}%, more than all the places.")
+        existing = {
+            limit.sector_id: limit
+            for limit in db.session.scalars(
+                select(SectorLimit).where(SectorLimit.event_id == event.id)
+            )
+        }
+        changes = []
+        for row in rows:
+            if row.sector_id not in sectors:
+                raise HeldPlacesError("Choose sectors from the list.")
+            limit = existing.get(row.sector_id)
+            if row.min_percent is None and row.max_percent is None:
+                if limit is not None:
+                    db.session.delete(limit)
+                    changes.append(f"{sectors[row.sector_id].name}: none")
+                continue
+            if limit is None:
+                limit = SectorLimit(event_id=event.id, sector_id=row.sector_id)
+                db.session.add(limit)
+            before = (limit.min_percent, limit.max_percent, limit.until)
+            limit.min_percent, limit.max_percent, limit.until = (
+                row.min_percent,
+                row.max_percent,
+                row.until,
+            )
+            if before != (row.min_percent, row.max_percent, row.until):
+                changes.append(
+                    f"{sectors[row.sector_id].name}: at least {row.min_percent or 0}%, "
+                    f"at most {100 if row.max_percent is None else row.max_percent}%"
+                )
+        db.session.flush()
+        places = _places(event, now)
+        for sector_id in places.limits:
+            cap = places.cap_places(sector_id)
+            confirmed = places.by_sector.get(sector_id, 0)
+            if cap is not None and confirmed > cap:
+                raise HeldPlacesError(
+                    f"{sectors[sector_id].name} already has {confirmed} confirmed places, "
+                    f"more than a cap of {cap}."
+                )
+        _check_held(places)
+        if changes:
+            accounts.audit(
+                "event.sector_limits", "event", event.id, "Sector limits: " + "; ".join(changes)
+            )
+        _promote(event, now, places)
+
+
+def allocation_for_link(slug: str, token: str) -> Allocation | None:
+    """The allocation an LSCB's booking link points to, with its event and LSCB; None for an
+    unknown or guessed token, or one of another event."""
+    if not token or len(token) > 100:
+        return None
+    allocation = db.session.scalar(
+        select(Allocation)
+        .join(Allocation.event)
+        .options(contains_eager(Allocation.event))
+        .where(Allocation.token_hash == _token_hash(token), Event.slug == slug, Event.is_public)
+    )
+    if allocation is None or not hmac.compare_digest(allocation_token(allocation), token):
+        return None
+    return allocation
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    """What a booking through an LSCB's link gets now: ``left`` of its reserved places (0 once
+    released), held until ``release_at``; ``availability``: the general places."""
+
+    allocation: Allocation
+    left: int
+    release_at: datetime | None
+    released: bool
+    availability: Availability
+
+
+def link_offer(allocation: Allocation, now: datetime | None = None) -> LinkOffer:
+    places = _places(allocation.event, now or utcnow())
+    counted = next(a for a in places.allocations if a.id == allocation.id)
+    return LinkOffer(
+        allocation=allocation,
+        left=places.reserved_left(counted),
+        release_at=allocation.event.allocations_release_at,
+        released=places.released,
+        availability=_availability(places),
+    )
 
 
 # ----------------------------------------------------------------------------- the console's reads
@@ -514,6 +1169,7 @@ class DelegateList:
     availability: Availability
     sectors: list[Sector]
     cancellable: bool
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -594,13 +1250,16 @@ def delegates(event_id: int, filters: Filters = Filters()) -> list[Booking]:
 def delegate_list(
     event: Event, filters: Filters = Filters(), page: int = 1, now: datetime | None = None
 ) -> DelegateList:
-    """One page of the delegates list: the same statements for 5 bookings or 5,000."""
+    """One page of the delegates list: the same statements for 5 bookings or 5,000.
+    ``reasons``: why waiting delegates on the page are passed over (``waiting_reasons``)."""
+    rows = paged(_delegates_query(event.id, filters), page, PAGE_SIZE)
     return DelegateList(
-        page=paged(_delegates_query(event.id, filters), page, PAGE_SIZE),
+        page=rows,
         positions=waiting_positions(event.id),
         availability=availability(event, now),
         sectors=all_sectors(),
         cancellable=not event.is_past(now),
+        reasons=waiting_reasons(event, rows.items, now),
     )
 
 
@@ -732,11 +1391,27 @@ def cancellation(booking: Booking, now: datetime | None = None) -> CancelPreview
         and event.status == EventStatus.published
         and event.starts_at > now
     )
-    waiting = _waiting_list(event.id, 1) if frees_a_place else []
+    next_in_line = None
+    if frees_a_place:
+        # The queue as ``_promote`` would walk it once this booking's place is free.
+        places = _places(event, now)
+        places.confirmed -= 1
+        places.by_sector[booking.sector_id] -= 1
+        if booking.allocation_id is not None:
+            places.by_allocation[booking.allocation_id] -= 1
+        by_id = {allocation.id: allocation for allocation in places.allocations}
+        next_in_line = next(
+            (
+                b
+                for b in _waiting_list(event.id)
+                if places.decide(b.sector_id, by_id.get(b.allocation_id)) is not None
+            ),
+            None,
+        )
     return CancelPreview(
         booking=booking,
         position=waiting_position(booking),
-        next_in_line=waiting[0] if waiting else None,
+        next_in_line=next_in_line,
         refusal=_why_not_cancellable(event, booking, now),
     )
 
@@ -774,8 +1449,9 @@ def confirm_with_override(
         event, booking = _lock_booking(booking_id)
         if booking.status != BookingStatus.waitlisted or event.status == EventStatus.cancelled:
             raise NotWaitlisted()
-        confirmed = _confirmed(event.id)
-        raised = confirmed >= event.capacity
+        places = _places(event, now)
+        # Beyond the general places it would take one held for an LSCB or a sector.
+        raised = places.general_left <= 0
         accounts.audit(
             "booking.override",
             "event",
@@ -789,9 +1465,9 @@ def confirm_with_override(
                 "event",
                 event.id,
                 f"Places raised by one for the override of {booking.reference}",
-                {"capacity": [str(event.capacity), str(confirmed + 1)]},
+                {"capacity": [str(event.capacity), str(event.capacity + 1)]},
             )
-            event.capacity = confirmed + 1
+            event.capacity += 1
         booking.status = BookingStatus.confirmed
         booking.confirmed_at = now
         db.session.flush()
@@ -1034,9 +1710,13 @@ class ReferenceList:
 
 
 SECTORS = ReferenceList(
-    Sector, "sector", "a sector", "sector", (Booking.sector_id, RecordedSectorFigure.sector_id)
+    Sector,
+    "sector",
+    "a sector",
+    "sector",
+    (Booking.sector_id, RecordedSectorFigure.sector_id, SectorLimit.sector_id),
 )
-LSCBS = ReferenceList(Lscb, "LSCB", "an LSCB", "lscb", (Booking.lscb_id,))
+LSCBS = ReferenceList(Lscb, "LSCB", "an LSCB", "lscb", (Booking.lscb_id, Allocation.lscb_id))
 
 
 def active_entries(ref: ReferenceList) -> list:

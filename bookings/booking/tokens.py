@@ -1,4 +1,4 @@
-"""The manage link's secret: derived from the booking's salt, so it can be derived again.
+"""The secrets of links: derived from a stored salt, so they can be derived again.
 
 Its own module so that the service (which issues links) and the notifications (which put them
 into e-mails when they are sent) share it without importing each other.
@@ -12,10 +12,18 @@ from base64 import urlsafe_b64encode
 
 from flask import current_app
 
-from bookings.booking.models import Booking
+from bookings.booking.models import Allocation, Booking
 
 
 def manage_token(booking: Booking) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, b"manage-link:" + booking.token_salt.encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def allocation_token(allocation: Allocation) -> str:
+    """The secret of an LSCB's booking link for one event (as the manage link's, under its own
+    label, so neither secret can stand for the other)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"lscb-link:" + allocation.token_salt.encode(), hashlib.sha256).digest()
     return urlsafe_b64encode(digest).rstrip(b"=").decode()

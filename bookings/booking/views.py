@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from bookings.booking import service
-from bookings.booking.forms import BookingForm, LostLinkForm, NeedsForm
+from bookings.booking.forms import BookingForm, LinkBookingForm, LostLinkForm, NeedsForm
 from bookings.booking.models import BookingStatus
 from bookings.certificates import service as certificates
 from bookings.certificates.forms import ShowNameForm
@@ -62,6 +62,48 @@ def _book_page(slug: str, form: BookingForm) -> str:
     return render_template(
         "booking/book.html", event=event, availability=service.availability(event), form=form
     )
+
+
+@bp.route("/events/<slug>/lscb/<link>", methods=["GET", "POST"])
+@csrf.exempt
+def lscb_link(slug: str, link: str):
+    """An LSCB's own booking link: the form with the LSCB fixed, taking one of the places held
+    for it while any is left. An unknown or guessed link is a 404."""
+    allocation = service.allocation_for_link(slug, link)
+    if allocation is None:
+        abort(404)
+    form = LinkBookingForm()
+    form.set_sectors(service.active_sectors())
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                placed = service.book(
+                    allocation.event_id,
+                    form.details_for(allocation.lscb_id),
+                    allocation_id=allocation.id,
+                )
+            except service.BookingRefused as refusal:
+                form.form_errors.append(str(refusal))
+                status = 409
+            except service.AlreadyBooked:
+                return render_template(
+                    "booking/already_booked.html",
+                    event=allocation.event,
+                    email=form.email.data,
+                    form=LostLinkForm(email=form.email.data),
+                ), 409
+            else:
+                return redirect(url_for("booking.manage", token=placed.token, new=1), code=303)
+        else:
+            status = 422
+    return render_template(
+        "booking/lscb_link.html",
+        event=allocation.event,
+        offer=service.link_offer(allocation),
+        form=form,
+        link=link,
+    ), status
 
 
 @bp.get("/bookings/<token>")
@@ -144,8 +186,9 @@ def privacy():
 
 @bp.after_request
 def _private_pages(response):
-    """Manage links are secrets: keep them out of caches and other sites' referrer logs."""
-    if request.path.startswith("/bookings/"):
+    """Manage links and LSCBs' links are secrets: keep them out of caches and other sites'
+    referrer logs."""
+    if request.path.startswith("/bookings/") or "/lscb/" in request.path:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Referrer-Policy"] = "no-referrer"
     return response

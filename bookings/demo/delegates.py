@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bookings.booking.models import Booking, BookingStatus, Lscb, LscbKind, Sector
-from bookings.booking.service import active_lscbs, active_sectors, new_reference
+from bookings.booking.models import Allocation, Booking, BookingStatus, Lscb, LscbKind, Sector
+from bookings.booking.service import active_lscbs, active_sectors, availability, new_reference
 from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 from bookings.demo import data
 from bookings.events.models import Event, EventKind, EventStatus, Venue
@@ -172,8 +172,10 @@ def _row(
     cancelled_at: datetime | None = None,
     attended_at: datetime | None = None,
     created_at: datetime | None = None,
+    allocation: Allocation | None = None,
 ) -> dict:
-    """One made-up delegate's booking as a row, plainly fake: "Demo delegate 123"."""
+    """One made-up delegate's booking as a row, plainly fake: "Demo delegate 123"; through
+    ``allocation``'s link, it holds one of that LSCB's reserved places."""
     now = utcnow()
     return {
         "event_id": event.id,
@@ -184,7 +186,8 @@ def _row(
         "status": status,
         "sector_id": sector.id,
         # Spread over the LSCBs in turn, leaving the random draws as they were.
-        "lscb_id": lscbs[n % len(lscbs)].id,
+        "lscb_id": allocation.lscb_id if allocation else lscbs[n % len(lscbs)].id,
+        "allocation_id": allocation.id if allocation else None,
         "name": f"Demo delegate {n}",
         "email": f"demo-{n}@example.org",
         "email_key": f"demo-{n}@example.org",
@@ -257,7 +260,11 @@ def _demo_rows(
 
 
 def book_upcoming(
-    events: list[Event], full: Event, opened_at: datetime, now: datetime
+    events: list[Event],
+    full: Event,
+    opened_at: datetime,
+    now: datetime,
+    taken: dict[Allocation, int] | None = None,
 ) -> dict[str, int]:
     """Made-up delegates for the upcoming events, as the data file's ``[now]`` describes them:
     ``full`` fills every place and then its waiting list, the others some of theirs. Runs in
@@ -266,6 +273,8 @@ def book_upcoming(
     Bookings come in between ``opened_at`` (booking opened) and an hour ago, in queue order:
     cancellations among the first, the waiting list only once the last place has gone, so that
     no freed place is owed to anyone waiting and no event has more confirmed than places.
+    General bookings take only the places not held back (for LSCBs or sectors' floors); the
+    LSCBs' reserved places are taken, ``taken`` of each allocation, through their links.
     """
     require_unit_of_work("the demo's upcoming bookings")
     settings = data()["now"]
@@ -277,7 +286,10 @@ def book_upcoming(
     rows: list[dict] = []
     for event in events:
         rng = random.Random(f"upcoming-{event.slug}")
-        places = event.capacity or data()["delegates"]["places_if_unlimited"]
+        # Only the general places: those held for LSCBs or sectors' floors are not theirs.
+        places = (event.capacity - availability(event, now).held) or data()["delegates"][
+            "places_if_unlimited"
+        ]
         size = places if event is full else round(places * rng.uniform(*settings["booked"]))
         waiting = settings["waiting"] if event is full else 0
         cancelled = round(size * data()["delegates"]["cancelled"])
@@ -305,10 +317,44 @@ def book_upcoming(
                     created_at=queued_at,
                 )
             )
+    links = _through_links(taken or {}, opened_at, until, start + len(rows), sectors, weights)
+    rows += links
     if rows:
         db.session.execute(insert(Booking), rows)
     statuses = [row["status"] for row in rows]
     return {
+        "reserved places taken through LSCBs' links": len(links),
         "places booked on upcoming events": statuses.count(BookingStatus.confirmed),
         f"on the waiting list of the full {full.title}": statuses.count(BookingStatus.waitlisted),
     }
+
+
+def _through_links(
+    taken: dict[Allocation, int],
+    opened_at: datetime,
+    until: datetime,
+    start: int,
+    sectors: list[Sector],
+    weights: list[int],
+) -> list[dict]:
+    """Made-up delegates who booked ``taken`` of each allocation's reserved places through its
+    LSCB's link (never more than it reserves)."""
+    rows: list[dict] = []
+    for allocation, count in taken.items():
+        rng = random.Random(f"link-{allocation.event_id}-{allocation.lscb_id}")
+        for _ in range(min(count, allocation.reserved)):
+            queued_at = opened_at + (until - opened_at) * rng.uniform(0, 1)
+            rows.append(
+                _row(
+                    allocation.event,
+                    start + len(rows),
+                    rng.choices(sectors, weights)[0],
+                    BookingStatus.confirmed,
+                    queued_at,
+                    str(rng.random()),
+                    [],
+                    created_at=queued_at,
+                    allocation=allocation,
+                )
+            )
+    return rows

@@ -55,7 +55,26 @@ def event(slug: str):
     found = service.public_event(slug)
     if found is None:
         abort(404)
-    body = _event_json(found, booking_service.availability(found))
+    held = booking_service.held_places(found)
+    body = _event_json(found, held.availability)
+    body["allocations"] = [
+        {
+            "lscb": row.allocation.lscb.name,
+            "reserved": row.reserved,
+            "taken": row.taken,
+            "release_at": _iso(found.allocations_release_at),
+        }
+        for row in held.allocations
+    ]
+    body["sector_limits"] = [
+        {
+            "sector": limit.sector.name,
+            "min_percent": limit.min_percent,
+            "max_percent": limit.max_percent,
+            "until": _iso(limit.until),
+        }
+        for limit in held.limits
+    ]
     body["programme"] = [
         {
             "starts_at": _iso(slot.starts_at),

@@ -112,6 +112,10 @@ class Event(FeedItem, db.Model):
     host_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancellation_reason: Mapped[str] = mapped_column(Text, default="")
+    # When the LSCBs' unclaimed reserved places join the general pool (None: never by time), and
+    # when that happened: set once, under the event's lock, by whoever released first.
+    allocations_release_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    allocations_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic concurrency for organisers' edits: a stale form cannot overwrite a newer save.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bookings.london import london_date
+from bookings.london import format_datetime, london_date
 from bookings.stats.service import (
     COUNTED_ON_THE_DAY,
     MEASURES,
@@ -12,6 +12,7 @@ from bookings.stats.service import (
     EventBreakdown,
     Row,
     Table,
+    TakeUpTable,
 )
 from bookings.web.downloads import spreadsheet_csv
 
@@ -174,4 +175,65 @@ def lscb_csv(breakdown: EventBreakdown) -> str:
     for lscb, counts in zip(breakdown.lscbs, breakdown.lscb_counts, strict=True):
         lines.append([lscb.name, *(counts.get(measure) for measure in columns)])
     lines.append(["Total", *(breakdown.totals.get(measure) for measure in columns)])
+    return spreadsheet_csv(lines)
+
+
+def take_up_csv(table: TakeUpTable, across: bool = False) -> str:
+    """The LSCBs' reserved places and what became of them, one LSCB a line; ``across`` adds
+    how many of the chosen events reserved places for each."""
+    header = ["LSCB", *(["Events"] if across else [])]
+    header += ["Reserved", "Taken", "Taken (%)", "Still held", "Released", "Attended"]
+    header += ["Booked in all"]
+    lines: list[list[Any]] = [header]
+    for label, figures in [
+        *((row.lscb.name, row.figures) for row in table.rows),
+        ("Total", table.totals),
+    ]:
+        line: list[Any] = [label, *([figures.events] if across else [])]
+        line += [figures.reserved, figures.taken, figures.taken_percent, figures.held]
+        line += [figures.released, figures.attended, figures.booked]
+        lines.append(line)
+    return spreadsheet_csv(lines)
+
+
+def _mark(value: bool | None, yes: str, no: str) -> str:
+    return "" if value is None else (yes if value else no)
+
+
+def sector_mix_csv(breakdown: EventBreakdown) -> str:
+    """Each limited sector's floor and cap beside its confirmed places (share of the event's
+    places) and, once held, its attendance (share of those who came)."""
+    lines: list[list[Any]] = [
+        [
+            "Sector",
+            "At least (%)",
+            "Floor held until",
+            "At most (%)",
+            "Confirmed",
+            "Confirmed (% of places)",
+            "Floor",
+            "Cap",
+            "Attended",
+            "Attended (% of those who came)",
+            "Floor (attended)",
+            "Cap (attended)",
+        ]
+    ]
+    for line in breakdown.sector_mix:
+        lines.append(
+            [
+                line.sector.name,
+                line.min_percent,
+                format_datetime(line.until) if line.until else "",
+                line.max_percent,
+                line.confirmed,
+                line.confirmed_percent,
+                _mark(line.floor_met, "met", "not met"),
+                _mark(line.cap_kept, "within", "over"),
+                line.attended,
+                line.attended_percent,
+                _mark(line.attended_floor_met, "met", "not met"),
+                _mark(line.attended_cap_kept, "within", "over"),
+            ]
+        )
     return spreadsheet_csv(lines)

@@ -75,6 +75,12 @@ class FilterForm(Form):
             raise ValidationError("The end date must be on or after the start date.")
 
 
+class TakeUpFilterForm(FilterForm):
+    """The same choice of events for the LSCBs' take-up, which has no measure to choose."""
+
+    measure = None
+
+
 class RecordedFiguresBase(Form):
     basis = RadioField(
         "The figures are",

@@ -12,7 +12,7 @@ from bookings.evaluation import service as evaluation
 from bookings.events.models import EventKind
 from bookings.london import london_date
 from bookings.stats import export, service
-from bookings.stats.forms import FilterForm, recorded_figures_form
+from bookings.stats.forms import FilterForm, TakeUpFilterForm, recorded_figures_form
 from bookings.stats.models import FigureBasis
 from bookings.web.console import Confirmation, confirmation_page, guard
 from bookings.web.forms import form_status
@@ -37,8 +37,8 @@ def figure(value: int | None) -> str:
     return "—" if value is None else str(value)
 
 
-def _filters() -> tuple[FilterForm, service.Filters]:
-    form = FilterForm(formdata=request.args)
+def _filters(form_class: type[FilterForm] = FilterForm) -> tuple[FilterForm, service.Filters]:
+    form = form_class(formdata=request.args)
     form.set_choices(*service.filter_choices())
     if not form.validate():
         return form, service.Filters()
@@ -51,7 +51,7 @@ def _filters() -> tuple[FilterForm, service.Filters]:
         board_year=int(year) if year else None,
         series=form.series.data or None,
         network_id=int(network) if network else None,
-        measure=form.measure.data,
+        measure=form.measure.data if form.measure else "attended",
     )
 
 
@@ -62,6 +62,12 @@ def index():
     return render_template(
         "stats/index.html", form=form, overview=service.overview(filters), measures=service.MEASURES
     ), status
+
+
+def _csv(text: str, name: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 def _download(payload_json: dict, csv_text: str, name: str, fmt: str) -> Response:
@@ -101,6 +107,7 @@ def event(event_id: int):
         measures=service.MEASURES,
         note=service.ROUNDING_NOTE,
         evaluation=evaluation.results(breakdown.event) if breakdown.ended else None,
+        take_up_note=service.TAKE_UP_NOTE,
     )
 
 
@@ -122,10 +129,48 @@ def event_lscbs_csv(event_id: int):
     breakdown = service.event_breakdown(event_id)
     if breakdown is None:
         abort(404)
-    response = Response(export.lscb_csv(breakdown), mimetype="text/csv")
-    name = f"attendance-by-lscb-{breakdown.event.slug}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return _csv(export.lscb_csv(breakdown), f"attendance-by-lscb-{breakdown.event.slug}")
+
+
+@bp.get("/events/<int:event_id>/take-up.csv")
+def event_take_up_csv(event_id: int):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    return _csv(export.take_up_csv(breakdown.take_up), f"lscb-take-up-{breakdown.event.slug}")
+
+
+@bp.get("/events/<int:event_id>/sector-mix.csv")
+def event_sector_mix_csv(event_id: int):
+    breakdown = service.event_breakdown(event_id)
+    if breakdown is None:
+        abort(404)
+    return _csv(export.sector_mix_csv(breakdown), f"sector-mix-{breakdown.event.slug}")
+
+
+@bp.get("/lscbs")
+def take_up():
+    """The LSCBs' reserved places over the chosen events: who used their free places."""
+    form, filters = _filters(TakeUpFilterForm)
+    status = 400 if form.errors else 200
+    return render_template(
+        "stats/take_up.html",
+        form=form,
+        filters=filters,
+        table=service.take_up_across(filters),
+        note=service.TAKE_UP_NOTE,
+    ), status
+
+
+@bp.get("/lscbs.csv")
+def take_up_csv():
+    form, filters = _filters(TakeUpFilterForm)
+    if form.errors:
+        abort(400)
+    return _csv(
+        export.take_up_csv(service.take_up_across(filters), across=True),
+        f"lscb-take-up-{london_date(utcnow()).isoformat()}",
+    )
 
 
 @bp.route("/events/<int:event_id>/recorded", methods=["GET", "POST"])

@@ -13,11 +13,18 @@ from dataclasses import astuple, dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.sql import Select
 
-from bookings.booking.models import Booking, BookingStatus, Lscb, Sector
+from bookings.booking.models import (
+    Allocation,
+    Booking,
+    BookingStatus,
+    Lscb,
+    Sector,
+    SectorLimit,
+)
 from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event, EventKind, EventStatus
 from bookings.london import format_short_date, london_date, london_day_bounds
@@ -732,6 +739,324 @@ def overview(filters: Filters, now: datetime | None = None) -> Overview:
     return Overview(filters, events, board_years_table(events, filters), conference_table(now))
 
 
+# ----------------------------------------------------------------------------- LSCBs' places
+
+TAKE_UP_NOTE = (
+    "Reserved: places held for the LSCB, bookable only through its own link until the release. "
+    "Taken: bookings through the link that hold one of those places now (a place given back "
+    "before the release is held again). Released: reserved places that nobody held at the "
+    "release and that joined the general pool. Attended: those who took a reserved place and "
+    "were checked in. Booked in all: every confirmed booking from the LSCB, on a reserved "
+    "place or a general one."
+)
+
+
+@dataclass(frozen=True)
+class TakeUp:
+    """What became of the places reserved for one LSCB, at one event or over several.
+
+    ``held`` counts what is still held for the LSCB before its event's release; ``released``
+    what joined the general pool at it. ``events`` is how many events reserved places for it.
+    """
+
+    reserved: int = 0
+    taken: int = 0
+    held: int = 0
+    released: int = 0
+    attended: int = 0
+    booked: int = 0
+    events: int = 0
+
+    def __add__(self, other: TakeUp) -> TakeUp:
+        return TakeUp(
+            *(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True))
+        )
+
+    @property
+    def taken_percent(self) -> int | None:
+        """The share of the reserved places taken, in whole percent (none when none reserved)."""
+        return round(self.taken * 100 / self.reserved) if self.reserved else None
+
+
+@dataclass(frozen=True)
+class TakeUpRow:
+    lscb: Lscb
+    figures: TakeUp
+
+
+@dataclass(frozen=True)
+class TakeUpTable:
+    rows: list[TakeUpRow]
+    totals: TakeUp
+    # Events of the chosen ones that reserve places for any LSCB (across events only).
+    events: int = 0
+
+    @cached_property
+    def chart(self) -> TakeUpCharts | None:
+        if not self.totals.reserved:
+            return None
+        return TakeUpCharts(take_up_bars(self.rows), take_up_bars(self.rows, narrow=True))
+
+
+def _take_up_by_allocation(
+    event_ids: Select, now: datetime | None = None
+) -> dict[tuple[int, int], TakeUp]:
+    """{(event id, LSCB id): TakeUp} for the events the subquery selects, in two grouped
+    queries (the allocations with what their bookings did, and every confirmed booking by
+    LSCB), whatever the number of events, LSCBs or bookings.
+
+    A booking counts as holding its reserved place at the release when it was confirmed by
+    then and not cancelled before it. A release time that has passed counts as the release,
+    as the booking rules count it, even before the release itself has been stamped.
+    """
+    now = now or utcnow()
+    released_at = func.coalesce(
+        Event.allocations_released_at,
+        case((Event.allocations_release_at <= now, Event.allocations_release_at)),
+    )
+    confirmed = Booking.status == BookingStatus.confirmed
+    held_at_release = and_(
+        Booking.confirmed_at <= released_at,
+        or_(Booking.cancelled_at.is_(None), Booking.cancelled_at > released_at),
+    )
+    taken = (
+        select(
+            Booking.allocation_id.label("allocation_id"),
+            func.count(case((confirmed, 1))).label("taken"),
+            func.count(case((and_(confirmed, Booking.attended_at.is_not(None)), 1))).label(
+                "attended"
+            ),
+            func.count(case((held_at_release, 1))).label("at_release"),
+        )
+        .join(Event, Event.id == Booking.event_id)
+        .where(Booking.allocation_id.is_not(None), Booking.event_id.in_(event_ids))
+        .group_by(Booking.allocation_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Allocation.event_id,
+            Allocation.lscb_id,
+            Allocation.reserved,
+            released_at.is_not(None),
+            func.coalesce(taken.c.taken, 0),
+            func.coalesce(taken.c.attended, 0),
+            func.coalesce(taken.c.at_release, 0),
+        )
+        .join(Event, Event.id == Allocation.event_id)
+        .outerjoin(taken, taken.c.allocation_id == Allocation.id)
+        .where(Allocation.event_id.in_(event_ids))
+    ).all()
+    if not rows:
+        return {}
+    with_allocations = select(Allocation.event_id).where(Allocation.event_id.in_(event_ids))
+    booked = {
+        (event_id, lscb_id): count
+        for event_id, lscb_id, count in db.session.execute(
+            select(Booking.event_id, Booking.lscb_id, func.count())
+            .where(
+                Booking.event_id.in_(with_allocations),
+                Booking.status == BookingStatus.confirmed,
+            )
+            .group_by(Booking.event_id, Booking.lscb_id)
+        )
+    }
+    result = {}
+    for event_id, lscb_id, reserved, released, n_taken, attended, at_release in rows:
+        result[event_id, lscb_id] = TakeUp(
+            reserved=reserved,
+            taken=n_taken,
+            held=0 if released else max(reserved - n_taken, 0),
+            released=max(reserved - at_release, 0) if released else 0,
+            attended=attended,
+            booked=booked.get((event_id, lscb_id), 0),
+            events=1,
+        )
+    return result
+
+
+def _take_up_table(by_lscb: dict[int, TakeUp], events: int = 0) -> TakeUpTable:
+    lscbs = db.session.scalars(
+        select(Lscb).where(Lscb.id.in_(list(by_lscb))).order_by(*Lscb.display_order())
+    )
+    rows = [TakeUpRow(lscb, by_lscb[lscb.id]) for lscb in lscbs] if by_lscb else []
+    return TakeUpTable(rows, sum((row.figures for row in rows), TakeUp()), events)
+
+
+def event_take_up(event_id: int, now: datetime | None = None) -> TakeUpTable:
+    """The places an event reserves for LSCBs and what became of them, LSCB by LSCB."""
+    figures = _take_up_by_allocation(select(Event.id).where(Event.id == event_id), now)
+    return _take_up_table({lscb_id: take_up for (_, lscb_id), take_up in figures.items()})
+
+
+def take_up_across(filters: Filters, now: datetime | None = None) -> TakeUpTable:
+    """The LSCBs' reserved places over the published events the filters choose, added up
+    LSCB by LSCB (an LSCB's ``events``: how many of them reserved places for it)."""
+    figures = _take_up_by_allocation(_event_query(filters).with_only_columns(Event.id), now)
+    by_lscb: dict[int, TakeUp] = {}
+    for (_, lscb_id), take_up in figures.items():
+        by_lscb[lscb_id] = by_lscb.get(lscb_id, TakeUp()) + take_up
+    return _take_up_table(by_lscb, len({event_id for event_id, _ in figures}))
+
+
+@dataclass(frozen=True)
+class TakeUpBar:
+    """One LSCB's line of the take-up chart: an outline as long as its reserved places, filled
+    as far as those taken."""
+
+    name: str
+    figures: TakeUp
+    x: float
+    y: float
+    height: float
+    reserved_width: float
+    taken_width: float
+    text_x: float
+    text_y: float
+    label_y: float
+
+
+@dataclass(frozen=True)
+class TakeUpChart:
+    width: int
+    height: int
+    label_x: float
+    label_anchor: str
+    bars: list[TakeUpBar]
+
+
+@dataclass(frozen=True)
+class TakeUpCharts:
+    wide: TakeUpChart
+    narrow: TakeUpChart
+
+
+def take_up_bars(rows: Sequence[TakeUpRow], narrow: bool = False) -> TakeUpChart:
+    """Bars laid out as ``sector_bars`` lays out its own, scaled to the most places reserved
+    for any one LSCB."""
+    if narrow:
+        width, bar, gap, label_width, figure_room, label_room = NARROW_WIDTH, 18, 10, 0, 110, 20
+    else:
+        width, bar, gap, label_width, figure_room, label_room = CHART_WIDTH, 22, 10, 210, 150, 0
+    room = width - label_width - figure_room
+    peak = max((row.figures.reserved for row in rows), default=0)
+    step = label_room + bar + gap
+    bars = []
+    for i, row in enumerate(rows):
+        y = gap + i * step + label_room
+        reserved = row.figures.reserved / peak * room if peak else 0
+        taken = min(row.figures.taken, row.figures.reserved) / peak * room if peak else 0
+        text_y = _at(y + bar * 0.7)
+        bars.append(
+            TakeUpBar(
+                name=row.lscb.name,
+                figures=row.figures,
+                x=label_width,
+                y=y,
+                height=bar,
+                reserved_width=_at(reserved),
+                taken_width=_at(taken),
+                text_x=_at(label_width + reserved + 6),
+                text_y=text_y,
+                label_y=y - 6 if narrow else text_y,
+            )
+        )
+    return TakeUpChart(
+        width,
+        len(bars) * step + gap,
+        0 if narrow else label_width - 8,
+        "start" if narrow else "end",
+        bars,
+    )
+
+
+# ----------------------------------------------------------------------------- sector mix
+
+
+@dataclass(frozen=True)
+class SectorMixLine:
+    """One sector's floor and cap beside what it has: confirmed places as a share of the
+    event's places (what the rules hold and refuse by) and, once held, attendance as a share
+    of those who came (as the Board's reports give it).
+
+    Met and within are judged in whole numbers (100 x places against percent x capacity), so
+    no rounding decides them."""
+
+    sector: Sector
+    min_percent: int | None
+    max_percent: int | None
+    until: datetime | None
+    confirmed: int
+    confirmed_percent: float | None
+    attended: int | None
+    attended_percent: float | None
+    floor_places: int | None
+    cap_places: int | None
+    floor_met: bool | None
+    cap_kept: bool | None
+    attended_floor_met: bool | None
+    attended_cap_kept: bool | None
+
+
+def _within(count: int, whole: int, low: int | None, high: int | None) -> tuple:
+    """(at or above ``low``%, at or below ``high``%) of ``whole``; None where unset."""
+    return (
+        None if low is None else count * 100 >= low * whole,
+        None if high is None else count * 100 <= high * whole,
+    )
+
+
+def sector_mix(
+    event: Event, sectors: Sequence[Sector], counts: Sequence[Counts], held: bool
+) -> list[SectorMixLine]:
+    """The event's sector limits against its counted bookings (``counts`` in ``sectors``'
+    order), in the sectors' order; one query, for the limits."""
+    limits = {
+        limit.sector_id: limit
+        for limit in db.session.scalars(select(SectorLimit).where(SectorLimit.event_id == event.id))
+    }
+    if not limits:
+        return []
+    by_sector = {sector.id: c for sector, c in zip(sectors, counts, strict=True)}
+    known = {sector.id: sector for sector in sectors}
+    missing = [sid for sid in limits if sid not in known]
+    if missing:
+        known |= {s.id: s for s in db.session.scalars(select(Sector).where(Sector.id.in_(missing)))}
+    places = event.capacity or sum(c.confirmed for c in counts)
+    came = sum(c.attended for c in counts)
+    ordered = sorted(
+        limits.values(),
+        key=lambda limit: (known[limit.sector_id].position, known[limit.sector_id].name),
+    )
+    lines = []
+    for limit in ordered:
+        c = by_sector.get(limit.sector_id, Counts())
+        low, high = limit.min_percent, limit.max_percent
+        floor_met, cap_kept = _within(c.confirmed, places, low, high)
+        came_floor, came_cap = (
+            _within(c.attended, came, low, high) if held and came else (None,) * 2
+        )
+        lines.append(
+            SectorMixLine(
+                sector=known[limit.sector_id],
+                min_percent=low,
+                max_percent=high,
+                until=limit.until,
+                confirmed=c.confirmed,
+                confirmed_percent=round(c.confirmed * 100 / places, 1) if places else None,
+                attended=c.attended if held else None,
+                attended_percent=round(c.attended * 100 / came, 1) if held and came else None,
+                floor_places=-(-low * places // 100) if low is not None else None,
+                cap_places=high * places // 100 if high is not None else None,
+                floor_met=floor_met,
+                cap_kept=cap_kept,
+                attended_floor_met=came_floor,
+                attended_cap_kept=came_cap,
+            )
+        )
+    return lines
+
+
 # ----------------------------------------------------------------------------- one event
 
 
@@ -749,6 +1074,10 @@ class EventBreakdown:
     lscb_counts: list[Counts] = field(default_factory=list)
     # Started by the time of reading: before that, nothing is counted "on the day".
     held: bool = True
+    take_up: TakeUpTable = field(default_factory=lambda: TakeUpTable([], TakeUp()))
+    sector_mix: list[SectorMixLine] = field(default_factory=list)
+    # When the held places joined the general pool: the release, or its time once passed.
+    released_at: datetime | None = None
 
     @property
     def not_represented(self) -> list[Sector]:
@@ -807,6 +1136,8 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         if figures
         else None
     )
+    held = event.starts_at <= now
+    release = event.allocations_release_at or event.starts_at
     return EventBreakdown(
         event,
         sectors,
@@ -817,7 +1148,10 @@ def event_breakdown(event_id: int, now: datetime | None = None) -> EventBreakdow
         figures,
         lscbs,
         [by_lscb[lscb.id] for lscb in lscbs],
-        held=event.starts_at <= now,
+        held=held,
+        take_up=event_take_up(event_id, now),
+        released_at=event.allocations_released_at or (release if release <= now else None),
+        sector_mix=sector_mix(event, sectors, counts, held),
     )
 
 
