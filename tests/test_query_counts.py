@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from bookings.certificates import service as certificates
 from bookings.booking import service as booking_service
+from bookings.certificates import service as certificates
 from bookings.db import db, utcnow
 from bookings.evaluation import service as evaluation
 from bookings.evaluation.models import EvaluationResponse
