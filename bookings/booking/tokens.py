@@ -1,4 +1,5 @@
-"""The manage link's secret: derived from the booking's salt, so it can be derived again.
+"""The manage link's and the team page's secrets: derived from the row's salt, so they can be
+derived again.
 
 Its own module so that the service (which issues links) and the notifications (which put them
 into e-mails when they are sent) share it without importing each other.
@@ -12,10 +13,19 @@ from base64 import urlsafe_b64encode
 
 from flask import current_app
 
-from bookings.booking.models import Booking
+from bookings.booking.models import Booking, BookingGroup
+
+
+def _token(purpose: bytes, salt: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, purpose + salt.encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def manage_token(booking: Booking) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"manage-link:" + booking.token_salt.encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return _token(b"manage-link:", booking.token_salt)
+
+
+def team_token(group: BookingGroup) -> str:
+    """The team page's secret, under its own purpose so it never opens a booking."""
+    return _token(b"team-link:", group.token_salt)
