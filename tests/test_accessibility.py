@@ -72,6 +72,7 @@ class Site:
     network_slug: str
     meeting_id: int
     token: str
+    team_token: str
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -197,6 +198,10 @@ def _data(make: Factory) -> dict:
     full = make.event(slug="neglect-seminar", title="Neglect seminar", capacity=2)
     for n in range(6, 10):
         booking.book(full.id, details(n, sectors[n % 4]))
+    team = [details(n, sectors[n % 4]) for n in range(20, 23)]
+    team_token = booking.book_team(
+        full.id, "Tess Trainer", "tess@example.org", team, booking.TeamMode.fit
+    ).token
 
     past = make.event(
         slug="cse-seminar-2008",
@@ -240,6 +245,7 @@ def _data(make: Factory) -> dict:
         "network_slug": network.slug,
         "meeting_id": meeting.id,
         "token": token,
+        "team_token": team_token,
     }
 
 
@@ -328,6 +334,9 @@ PUBLIC: dict[str, Visit] = {
     "full event": _page("/events/{full_slug}"),
     "past event": _page("/events/{past_slug}"),
     "booking form with errors": _submitted("/events/{event_slug}", "#booking-form"),
+    "team booking form": _page("/events/{event_slug}/team"),
+    "team booking form with errors": _submitted("/events/{event_slug}/team", "#team-form"),
+    "team page": _page("/bookings/teams/{team_token}"),
     "manage link": _page("/bookings/{token}"),
     "cancel booking": _page("/bookings/{token}/cancel"),
     "lost link": _page("/bookings/lost-link"),
