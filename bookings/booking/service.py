@@ -1,6 +1,6 @@
-"""The booking rules: capacity, the waiting list, the manage link, the organisers' changes
-to delegates' bookings, and the reference lists (sectors, LSCBs). Delegates' pages and the
-console call these.
+"""The booking rules: capacity, the waiting list, the manage link, team bookings, the
+organisers' changes to delegates' bookings, and the reference lists (sectors, LSCBs).
+Delegates' pages and the console call these.
 
 One transaction per change: every public function here that changes data runs in
 ``with unit_of_work():`` and never commits or rolls back itself, so the change, its promotions,
