@@ -82,6 +82,7 @@ class Site:
     mine_token: str
     alert_token: str
     link: str
+    team_token: str
 
 
 def _booking(event, sector, n: int, status, attended: bool = False):
@@ -239,6 +240,10 @@ def _data(make: Factory) -> dict:
     booking.set_sector_limits(full.id, [booking.LimitInput(sectors[0].id, None, 0, None)])
     booking.allocate(conference.id, 2, conference.starts_at - timedelta(days=7))
     link = booking.held_places(conference).allocations[0].token
+    team = [details(n, sectors[n % 4]) for n in range(20, 23)]
+    team_token = booking.book_team(
+        full.id, "Tess Trainer", "tess@example.org", team, booking.TeamMode.fit
+    ).token
 
     past = make.event(
         slug="cse-seminar-2008",
@@ -334,6 +339,7 @@ def _data(make: Factory) -> dict:
         "meeting_id": meeting.id,
         "token": token,
         "link": link,
+        "team_token": team_token,
     }
 
 
@@ -426,6 +432,9 @@ PUBLIC: dict[str, Visit] = {
     "LSCB's booking link with errors": _submitted(
         "/events/{event_slug}/lscb/{link}", "#booking-form"
     ),
+    "team booking form": _page("/events/{event_slug}/team"),
+    "team booking form with errors": _submitted("/events/{event_slug}/team", "#team-form"),
+    "team page": _page("/bookings/teams/{team_token}"),
     "manage link": _page("/bookings/{token}"),
     "cancel booking": _page("/bookings/{token}/cancel"),
     "lost link": _page("/bookings/lost-link"),
@@ -673,6 +682,42 @@ def test_a_keyboard_user_recovers_from_a_booking_error(browser):
     body = driver.find_element("tag name", "body").text
     assert "Associate Director" in body
     assert "Police" in body
+
+
+def test_a_keyboard_user_adds_a_colleague_and_enter_books_the_team(browser):
+    """ "Add another colleague" posts back with one more fieldset, announced with a link to
+    it; Enter in a field sends the booking (not the first "Remove" button), and a missing
+    field of the third colleague is named and linked from the summary."""
+    from selenium.webdriver.common.keys import Keys
+
+    browser.visitor()
+    driver = browser.driver
+    set_width(driver, PHONE)
+    browser.get(f"/events/{browser.site.event_slug}/team")
+    tab_to(driver, "booker_name")
+    keys(driver, "Tess Trainer")
+    add = driver.find_element("css selector", "button[name=add]")
+    with next_page(driver):
+        add.send_keys(Keys.ENTER)
+    assert len(driver.find_elements("css selector", "fieldset.colleague")) == 3
+    status = driver.find_element("css selector", "[role=status]")
+    assert status.find_element("tag name", "a").get_attribute("href").endswith("#colleague-3")
+    assert driver.find_element("id", "booker_name").get_attribute("value") == "Tess Trainer"
+    tab_to(driver, "colleagues-2-name", limit=120)
+    keys(driver, "Sam Patel")
+    with next_page(driver):
+        keys(driver, Keys.ENTER)
+
+    assert driver.title.startswith("Error: ")
+    assert len(driver.find_elements("css selector", "fieldset.colleague")) == 1
+    summary = driver.switch_to.active_element
+    assert summary.get_attribute("id") == "error-summary"
+    assert "Colleague 1, E-mail address: Enter their e-mail address." in summary.text
+    # The blank rows are dropped; the filled one keeps its fields' ids.
+    assert driver.find_element("id", "colleagues-2-name").get_attribute("value") == "Sam Patel"
+    link = summary.find_element("css selector", "a[href$='#colleagues-2-email']")
+    link.send_keys(Keys.ENTER)
+    assert driver.switch_to.active_element.get_attribute("id") == "colleagues-2-email"
 
 
 def _rgb(css: str) -> tuple[float, ...]:

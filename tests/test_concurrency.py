@@ -232,3 +232,120 @@ def test_simultaneous_cancellations_promote_exactly_one_delegate_each(app, make,
     )
     assert counts["promoted"] == CAPACITY
     assert counts["cancelled"] == CAPACITY
+
+
+class Booker:
+    """A training co-ordinator's browser: the team form, then a team's post at the gun."""
+
+    def __init__(
+        self, base: str, slug: str, n: int, size: int, mode: str, sector_id: int, lscb_id: int
+    ) -> None:
+        self.base, self.slug, self.n, self.size, self.mode = base, slug, n, size, mode
+        self.sector_id, self.lscb_id = sector_id, lscb_id
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.status: int | None = None
+        self.body = ""
+
+    def prepare(self) -> None:
+        with self.opener.open(f"{self.base}/events/{self.slug}/team", timeout=30) as page:
+            html = page.read().decode()
+        self.csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+    def book(self, barrier: threading.Barrier) -> None:
+        fields = {
+            "csrf_token": self.csrf,
+            "booker_name": f"Booker {self.n}",
+            "booker_email": f"booker{self.n}@example.org",
+            "mode": self.mode,
+            "privacy": "y",
+            "book": "1",
+        }
+        for i in range(self.size):
+            row = {
+                "name": f"Team {self.n} member {i}",
+                "email": f"team{self.n}-{i}@example.org",
+                "organisation": "Hackney",
+                "job_title": "Social worker",
+                "sector": self.sector_id,
+                "lscb": self.lscb_id,
+            }
+            fields.update({f"colleagues-{i}-{k}": v for k, v in row.items()})
+        data = urllib.parse.urlencode(fields).encode()
+        barrier.wait()
+        try:
+            with self.opener.open(f"{self.base}/events/{self.slug}/team", data, timeout=60) as r:
+                self.status, self.body = r.status, r.read().decode()
+        except urllib.error.HTTPError as error:
+            self.status, self.body = error.code, error.read().decode()
+
+
+TEAMS = [(3, "fit"), (4, "waitlist"), (3, "waitlist"), (4, "fit"), (2, "waitlist"), (3, "fit")]
+
+
+def test_team_bookings_racing_single_bookings_never_oversell_and_stay_whole(app, make, tmp_path):
+    """Teams of either mode and single delegates all post at once for fewer places than
+    them: never more confirmed than capacity; a "whole team" waits or is confirmed as one; a
+    "fit" team is confirmed in its form's order; no one placed after the event filled up got
+    a place; every booking has its one e-mail, every team one summary."""
+    sector = make.sector("Education")
+    capacity = 7
+    event = make.event(capacity=capacity)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with gunicorn(str(url), app.config["SECRET_KEY"], tmp_path) as base:
+        singles = [Delegate(base, event.slug, n, sector.id, default_lscb().id) for n in range(8)]
+        bookers = [
+            Booker(base, event.slug, n, size, mode, sector.id, default_lscb().id)
+            for n, (size, mode) in enumerate(TEAMS)
+        ]
+        for client in (*singles, *bookers):
+            client.prepare()
+        barrier = threading.Barrier(len(singles) + len(bookers))
+        _run_all([lambda c=c: c.book(barrier) for c in (*singles, *bookers)])
+
+    everyone = (*singles, *bookers)
+    assert [c.status for c in everyone] == [200] * len(everyone), [c.body[:300] for c in everyone]
+    for booker in bookers:
+        assert "Your team is booked" in booker.body
+
+    db.session.expire_all()
+    bookings = db.session.scalars(select(Booking).order_by(Booking.id)).all()
+    assert len(bookings) == len(singles) + sum(size for size, _ in TEAMS)
+    confirmed = [b for b in bookings if b.status == BookingStatus.confirmed]
+    assert len(confirmed) <= capacity
+
+    groups: dict[int, list[Booking]] = {}
+    for booking in bookings:
+        if booking.group_id:
+            groups.setdefault(booking.group_id, []).append(booking)
+    modes = {}
+    for members in groups.values():
+        n = int(members[0].email.removeprefix("team").split("-")[0])
+        modes[members[0].group_id] = TEAMS[n][1]
+        assert len(members) == TEAMS[n][0]
+    # Bookings are written under the lock, so ids follow the order the lock was won in.
+    full_since = None
+    for booking in bookings:
+        members = groups.get(booking.group_id, [])
+        waits_whole = modes.get(booking.group_id) == "waitlist"
+        if booking.status == BookingStatus.confirmed:
+            assert full_since is None, "a booking got a place after the event had filled"
+        elif not waits_whole and full_since is None:
+            full_since = booking.id
+        if waits_whole and booking is members[0]:
+            states = {m.status for m in members}
+            assert len(states) == 1, "a whole team was split"
+            free = capacity - sum(1 for b in confirmed if b.id < booking.id)
+            assert (states == {BookingStatus.confirmed}) == (free >= len(members)), booking.id
+    for group_id, members in groups.items():
+        if modes[group_id] == "fit":
+            states = [m.status for m in members]
+            assert states == sorted(states, key=lambda s: s != BookingStatus.confirmed)
+
+    mails = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert sorted(mails) == sorted(
+        ["confirmed"] * len(confirmed)
+        + ["waitlisted"] * (len(bookings) - len(confirmed))
+        + ["team_summary"] * len(TEAMS)
+    )

@@ -116,6 +116,45 @@ def test_line_breaks_are_refused_in_a_name_and_kept_in_the_needs(client, make):
     ]
 
 
+def test_the_team_form_refuses_control_characters_in_the_booker_and_each_colleague(client, make):
+    """The walk below posts one colleague's row; this posts the booker's fields and a second
+    row too, and the add-a-row and remove-a-row posts."""
+    sector = make.sector("Health")
+    seminar = make.event()
+    rows = {}
+    for n in range(2):
+        rows.update(
+            {
+                f"colleagues-{n}-{key}": value
+                for key, value in booking_data(sector, email=f"c{n}@example.org").items()
+                if key != "privacy"
+            }
+        )
+    base = {
+        "booker_name": "Tess Trainer",
+        "booker_email": "tess@example.org",
+        "mode": "fit",
+        "privacy": "y",
+        **rows,
+    }
+    for name, value in (
+        ("booker_name", "Tess\x00Trainer"),
+        ("colleagues-1-name", "Sam\x1bPatel"),
+        ("colleagues-1-organisation", "Hackney\r\nCouncil"),
+        ("colleagues-1-access_needs", "Step-free\x07"),
+        ("colleagues-1-sector", "\x00"),
+        ("mode", "fit\x00"),
+    ):
+        response = client.post(f"/events/{seminar.slug}/team", data={**base, name: value})
+        assert response.status_code == 422, name
+        assert CONTROL_MESSAGE in response.text or LINE_BREAK_MESSAGE in response.text, name
+    for extra in ({"add": "1"}, {"remove": "\x00"}, {"remove": "99999999999999999999"}):
+        posted = {**base, "colleagues-0-name": "Ann\x00Ash", **extra}
+        assert client.post(f"/events/{seminar.slug}/team", data=posted).status_code == 200
+    assert count(Booking) == 0
+    assert count(OutboxMessage) == 0
+
+
 @pytest.mark.parametrize(
     "path",
     [

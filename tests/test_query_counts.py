@@ -380,3 +380,40 @@ def test_no_listing_page_makes_more_queries_for_more_records(
 
     grown = {url: (few[url], many[url]) for url in urls if many[url] > few[url]}
     assert grown == {}, f"statements per page, (few records, ten times more): {grown}"
+
+
+def test_the_team_page_makes_as_many_queries_for_a_large_team_as_for_a_small_one(
+    app, client, make, count_queries
+):
+    """Reached by its secret link, so the walk above cannot find it."""
+    from bookings.booking import service
+
+    sector = make.sector("Health")
+    event = make.event(capacity=3)
+
+    def team(size: int, start: int) -> str:
+        members = [
+            service.DelegateDetails(
+                f"Colleague {n}",
+                f"colleague{n}@example.org",
+                "Barnet PCT",
+                "Named nurse",
+                sector.id,
+                lscb_id=default_lscb().id,
+            )
+            for n in range(start, start + size)
+        ]
+        booked = service.book_team(
+            event.id, "Tess Trainer", "tess@example.org", members, service.TeamMode.fit
+        )
+        return f"/bookings/teams/{booked.token}"
+
+    small, large = team(2, 0), team(20, 100)
+    assert "on the waiting list, number 19" in client.get(large).text
+    counts = {}
+    for url in (small, large):
+        client.get(url)
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        counts[url] = len(statements)
+    assert counts[small] == counts[large], counts

@@ -10,8 +10,11 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    FieldList,
+    FormField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -28,7 +31,14 @@ from wtforms.validators import (
 )
 
 from bookings.booking.models import BookingStatus, Lscb, Sector, SectorLimit
-from bookings.booking.service import DelegateDetails, DelegateSort, Filters, LimitInput
+from bookings.booking.service import (
+    MAX_TEAM,
+    DelegateDetails,
+    DelegateSort,
+    Filters,
+    LimitInput,
+    TeamMode,
+)
 from bookings.events.forms import london_instant
 from bookings.london import to_london
 from bookings.web.forms import Form, choices, text_field
@@ -44,11 +54,11 @@ def _text(label: str, maximum: int, *, required: bool = True, message: str = "")
     return StringField(label, validators=validators)
 
 
-def _email(label: str) -> EmailField:
+def _email(label: str, message: str = "Enter your e-mail address.") -> EmailField:
     return EmailField(
         label,
         validators=[
-            DataRequired(message="Enter your e-mail address."),
+            DataRequired(message=message),
             Length(max=254, message="Please use at most 254 characters."),
             Email(
                 message="Enter an e-mail address like name@example.org.", check_deliverability=False
@@ -134,6 +144,130 @@ class LinkBookingForm(BookingForm):
             dietary_needs=self.dietary_needs.data or "",
             access_needs=self.access_needs.data or "",
         )
+
+
+# ----------------------------------------------------------------------------- team booking
+
+# Rows a new team form starts with; "Add another colleague" posts back with one more.
+TEAM_START_ROWS = 2
+
+
+class ColleagueForm(Form):
+    """One colleague's row of the team form (a fieldset): their own details, as on the
+    delegate's form but worded for someone booking for them."""
+
+    class Meta:
+        csrf = False
+
+    name = _text("Full name", 120, message="Enter their full name.")
+    email = _email("E-mail address", "Enter their e-mail address.")
+    organisation = _text("Organisation", 200, message="Enter their organisation.")
+    job_title = _text("Job title", 200, message="Enter their job title.")
+    sector = SelectField(
+        "Sector",
+        coerce=int,
+        validators=[InputRequired(message="Choose the sector they work in.")],
+        validate_choice=True,
+    )
+    lscb = SelectField(
+        "LSCB",
+        coerce=int,
+        validators=[InputRequired(message="Choose the LSCB they work with.")],
+        validate_choice=True,
+    )
+    dietary_needs = _needs("Dietary needs")
+    access_needs = _needs("Access needs")
+
+    def validate_sector(self, field: SelectField) -> None:
+        if field.data == -1:
+            raise ValidationError("Choose the sector they work in.")
+
+    def validate_lscb(self, field: SelectField) -> None:
+        if field.data == -1:
+            raise ValidationError("Choose the LSCB they work with.")
+
+    def is_blank(self) -> bool:
+        """Nothing typed or chosen: a spare row, left out of the booking."""
+        typed = (self.name, self.email, self.organisation, self.job_title)
+        needs = (self.dietary_needs, self.access_needs)
+        return (
+            not any((f.data or "").strip() for f in (*typed, *needs))
+            and self.sector.data in (None, -1)
+            and self.lscb.data in (None, -1)
+        )
+
+    def details(self) -> DelegateDetails:
+        return DelegateDetails(
+            name=self.name.data,
+            email=self.email.data,
+            organisation=self.organisation.data,
+            job_title=self.job_title.data,
+            sector_id=self.sector.data,
+            lscb_id=self.lscb.data,
+            dietary_needs=self.dietary_needs.data or "",
+            access_needs=self.access_needs.data or "",
+        )
+
+
+MODE_LABELS = {
+    TeamMode.fit: "Confirm those that fit, in the order given here, and put the rest on the "
+    "waiting list",
+    TeamMode.waitlist: "Put the whole team on the waiting list, so that you all come or none of "
+    "you does",
+}
+
+
+class TeamForm(Form):
+    """A booker's form for several colleagues: about the booker, then one row per colleague
+    (at most ``MAX_TEAM``), what to do when there are too few places, and the privacy notice."""
+
+    booker_name = _text("Your full name", 120, message="Enter your full name.")
+    booker_email = _email("Your e-mail address")
+    colleagues = FieldList(FormField(ColleagueForm), min_entries=1, max_entries=MAX_TEAM)
+    mode = RadioField(
+        "If fewer places are left than people in your team",
+        choices=choices(MODE_LABELS.items()),
+        validators=[InputRequired(message="Choose what happens if there are too few places.")],
+    )
+    privacy = BooleanField(
+        "My colleagues know I am booking for them and how their details are used (the "
+        "privacy notice)",
+        validators=[DataRequired(message="Confirm your colleagues agree to the privacy notice.")],
+    )
+
+    def set_choices(self, sectors: list[Sector], lscbs: list[Lscb]) -> None:
+        """The lists each row offers; call again after adding a row."""
+        self._lists = (sectors, lscbs)
+        for entry in self.colleagues:
+            entry.sector.choices = [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
+            entry.lscb.choices = [(-1, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs]
+
+    def add_row(self) -> bool:
+        """One more blank row; False when the team is at its largest."""
+        if len(self.colleagues) >= MAX_TEAM:
+            return False
+        self.colleagues.append_entry()
+        self.set_choices(*self._lists)
+        return True
+
+    def remove_row(self, index: int) -> None:
+        if 0 <= index < len(self.colleagues.entries) and len(self.colleagues.entries) > 1:
+            del self.colleagues.entries[index]
+
+    def validate(self, extra_validators=None) -> bool:
+        """Spare blank rows are dropped first; at least one colleague must remain."""
+        filled = [e for e in self.colleagues.entries if not e.form.is_blank()]
+        self.colleagues.entries = filled or self.colleagues.entries[:1]
+        return super().validate(extra_validators)
+
+    def members(self) -> list[DelegateDetails]:
+        return [entry.form.details() for entry in self.colleagues]
+
+    def attach_problems(self, problems) -> None:
+        """Show each refused colleague's reason beside their e-mail address."""
+        for problem in problems:
+            field = self.colleagues.entries[problem.index].form.email
+            field.errors = [*field.errors, problem.message]
 
 
 class LostLinkForm(Form):

@@ -130,6 +130,26 @@ class BookingStatus(enum.StrEnum):
 ACTIVE_STATUSES = (BookingStatus.confirmed, BookingStatus.waitlisted)
 
 
+class BookingGroup(db.Model):
+    """A team booked in one form by one booker (a training co-ordinator): each colleague has
+    their own booking; the booker has a secret link to the group's page, made like a manage
+    link (``tokens.team_token``). The booker's name and address are personal data: the purge
+    blanks them with the event's bookings."""
+
+    __tablename__ = "booking_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    token_salt: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    booker_name: Mapped[str] = mapped_column(String(120))
+    booker_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
 class Booking(db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
@@ -163,6 +183,10 @@ class Booking(db.Model):
     allocation_id: Mapped[int | None] = mapped_column(
         ForeignKey("allocations.id", ondelete="SET NULL"), index=True
     )
+    # The team booking this one was made in, if any.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("booking_groups.id", ondelete="SET NULL"), index=True
+    )
 
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
@@ -185,6 +209,7 @@ class Booking(db.Model):
     sector: Mapped[Sector] = relationship()
     lscb: Mapped[Lscb] = relationship()
     allocation: Mapped[Allocation | None] = relationship()
+    group: Mapped[BookingGroup | None] = relationship()
 
     @property
     def attended(self) -> bool:

@@ -24,8 +24,8 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bookings.booking.models import Booking, BookingStatus
-from bookings.booking.tokens import manage_token
+from bookings.booking.models import Booking, BookingGroup, BookingStatus
+from bookings.booking.tokens import manage_token, team_token
 from bookings.db import db
 from bookings.events.models import Event
 from bookings.feeds import service as feeds
@@ -39,6 +39,10 @@ LINK_PLACEHOLDER = "[their private booking link]"
 
 def manage_url(booking: Booking) -> str:
     return url_for("booking.manage", token=manage_token(booking), _external=True)
+
+
+def team_url(group: BookingGroup) -> str:
+    return url_for("booking.team", token=team_token(group), _external=True)
 
 
 def _queue(kind: str, booking: Booking, **data: Any) -> OutboxMessage:
@@ -68,6 +72,11 @@ def cancelled(booking: Booking) -> OutboxMessage:
 def links(recipient: str, bookings: Sequence[Booking]) -> OutboxMessage:
     """One message listing these bookings' links; it is about an address, not one booking."""
     return mail.queue("links", recipient, data={"bookings": [b.id for b in bookings]})
+
+
+def team_summary(group: BookingGroup) -> OutboxMessage:
+    """The booker's one message about the whole team; each colleague hears on their own."""
+    return mail.queue("team_summary", group.booker_email, data={"group": group.id})
 
 
 def event_cancelled(booking: Booking) -> OutboxMessage:
@@ -206,6 +215,40 @@ def _links(message: OutboxMessage, session: Session) -> mail.Rendered:
     if not entries:
         raise mail.NotSendable("none of its bookings is still live")
     return mail.from_templates("links", "Your booking links", booking=None, entries=entries)
+
+
+@mail.renderer("team_summary")
+def _team_summary(message: OutboxMessage, session: Session) -> mail.Rendered:
+    """Every colleague's reference and state as they stand when the message goes; no
+    colleague's link (each has their own, in their own e-mail)."""
+    group = session.get(BookingGroup, int((message.data or {}).get("group") or 0))
+    if group is None:
+        raise mail.NotSendable("the team booking no longer exists")
+    if group.purged_at is not None:
+        raise mail.NotSendable("the team booking's personal data has been purged")
+    members = list(
+        session.scalars(select(Booking).where(Booking.group_id == group.id).order_by(Booking.id))
+    )
+    waiting = [
+        booking_id
+        for booking_id in session.scalars(
+            select(Booking.id)
+            .where(Booking.event_id == group.event_id, Booking.status == BookingStatus.waitlisted)
+            .order_by(*Booking.waiting_order())
+        )
+    ]
+    positions = {booking_id: n for n, booking_id in enumerate(waiting, start=1)}
+    event = group.event
+    return mail.from_templates(
+        "team_summary",
+        f"Your team booking: {event.title}",
+        booking=None,
+        group=group,
+        event=event,
+        venue=event.venue,
+        members=[(b, positions.get(b.id)) for b in members],
+        team_url=team_url(group),
+    )
 
 
 @mail.renderer("event_cancelled")

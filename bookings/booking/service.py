@@ -1,6 +1,6 @@
-"""The booking rules: capacity, the waiting list, the manage link, the organisers' changes
-to delegates' bookings, and the reference lists (sectors, LSCBs). Delegates' pages and the
-console call these.
+"""The booking rules: capacity, the waiting list, the manage link, team bookings, the
+organisers' changes to delegates' bookings, and the reference lists (sectors, LSCBs).
+Delegates' pages and the console call these.
 
 One transaction per change: every public function here that changes data runs in
 ``with unit_of_work():`` and never commits or rolls back itself, so the change, its promotions,
@@ -38,13 +38,14 @@ from bookings.booking.models import (
     ACTIVE_STATUSES,
     Allocation,
     Booking,
+    BookingGroup,
     BookingStatus,
     Lscb,
     LscbKind,
     Sector,
     SectorLimit,
 )
-from bookings.booking.tokens import allocation_token, manage_token
+from bookings.booking.tokens import allocation_token, manage_token, team_token
 from bookings.db import db, paged, require_unit_of_work, unit_of_work, utcnow
 from bookings.events.models import Event, EventStatus
 from bookings.london import format_stamp
@@ -626,8 +627,10 @@ def _place(
     now: datetime | None,
     *,
     allocation_id: int | None = None,
+    waitlist: bool = False,
 ) -> Placed:
-    """The one decision of a booking, under the event's lock, in this order:
+    """The one decision of a booking, under the event's lock, in this order (``waitlist``: to
+    the waiting list whatever places are free, for a team that waits as one):
 
     0. release the allocations if their release time has passed (and promote: earlier
        delegates on the waiting list go first);
@@ -673,7 +676,7 @@ def _place(
     allocation = next((a for a in places.allocations if a.id == allocation_id), None)
     if places.released:
         allocation = None
-    kind = places.decide(sector.id, allocation)
+    kind = None if waitlist else places.decide(sector.id, allocation)
     booking = Booking(
         event=event,
         sector=sector,
@@ -1124,6 +1127,150 @@ def link_offer(allocation: Allocation, now: datetime | None = None) -> LinkOffer
         released=places.released,
         availability=_availability(places),
     )
+
+
+# ----------------------------------------------------------------------------- team bookings
+# One booker (a training co-ordinator) books several colleagues at once. Each colleague is
+# placed by ``_place``, the single booking's own path, so every capacity rule applies to them
+# as to anyone; the whole team is decided under one lock, in one unit of work.
+
+# The most people one team booking takes.
+MAX_TEAM = 20
+
+
+class TeamMode(enum.StrEnum):
+    """What the booker chose for when fewer places are left than colleagues."""
+
+    fit = "fit"  # confirm those that fit, in the form's order; the rest wait
+    waitlist = "waitlist"  # the whole team waits together
+
+
+@dataclass(frozen=True)
+class TeamProblem:
+    """Why one colleague (``index``: their row in the form, from 0) stops the team booking."""
+
+    index: int
+    message: str
+
+
+class TeamRefused(BookingRefused):
+    """Some colleagues cannot be booked, so none is; ``problems`` names each of them."""
+
+    def __init__(self, problems: Sequence[TeamProblem]) -> None:
+        super().__init__(" ".join(p.message for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class TeamBooked:
+    group: BookingGroup
+    token: str
+    members: list[Placed]
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    booking: Booking
+    position: int | None
+
+
+def _new_team_token(group: BookingGroup) -> str:
+    group.token_salt = secrets.token_hex(16)
+    token = team_token(group)
+    group.token_hash = _token_hash(token)
+    return token
+
+
+def _who(details: DelegateDetails) -> str:
+    return f"{details.name.strip()} ({details.email.strip()})"
+
+
+def _duplicates(event_id: int, members: Sequence[DelegateDetails]) -> list[TeamProblem]:
+    """Colleagues given twice in the form, or already booked on the event: by name."""
+    keys = [email_key(m.email) for m in members]
+    booked = set(
+        db.session.scalars(
+            select(Booking.email_key).where(
+                Booking.event_id == event_id, Booking.email_key.in_(keys), Booking.is_active
+            )
+        )
+    )
+    problems, seen = [], set()
+    for index, (member, key) in enumerate(zip(members, keys, strict=True)):
+        if key in booked:
+            problems.append(TeamProblem(index, f"{_who(member)} is already booked on this event."))
+        elif key in seen:
+            problems.append(TeamProblem(index, f"{_who(member)} is in the team more than once."))
+        seen.add(key)
+    return problems
+
+
+def book_team(
+    event_id: int,
+    booker_name: str,
+    booker_email: str,
+    members: Sequence[DelegateDetails],
+    mode: TeamMode,
+    now: datetime | None = None,
+) -> TeamBooked:
+    """Book every colleague, or none: each gets their own booking, link and e-mail; the booker
+    one summary. When fewer places are free than colleagues, ``mode`` says whether those that
+    fit are confirmed (in the form's order) or the whole team joins the waiting list."""
+    if not members:
+        raise BookingRefused("Add at least one colleague to book.")
+    if len(members) > MAX_TEAM:
+        raise BookingRefused(
+            f"A team booking takes at most {MAX_TEAM} people; please book the others in a "
+            "second team booking."
+        )
+    try:
+        with unit_of_work():
+            event = lock_event(event_id)
+            now = now or utcnow()
+            _release_if_due(event, now)
+            free = _places(event, now).general_left
+            state = _state(event, free, now)
+            if state in REFUSALS:
+                raise BookingRefused(REFUSALS[state])
+            problems = _duplicates(event.id, members)
+            if problems:
+                raise TeamRefused(problems)
+            together = mode == TeamMode.waitlist and free < len(members)
+            group = BookingGroup(
+                event=event, booker_name=booker_name.strip(), booker_email=booker_email.strip()
+            )
+            token = _new_team_token(group)
+            db.session.add(group)
+            placed = [_place(event.id, member, now, waitlist=together) for member in members]
+            for one in placed:
+                one.booking.group = group
+            db.session.flush()
+            notifications.team_summary(group)
+            return TeamBooked(group, token, placed)
+    except IntegrityError:
+        raise AlreadyBooked() from None
+
+
+def group_for_token(token: str) -> BookingGroup | None:
+    """The team a team link points to, or None for an unknown or guessed token."""
+    if not token or len(token) > 100:
+        return None
+    group = db.session.scalar(
+        select(BookingGroup).where(BookingGroup.token_hash == _token_hash(token))
+    )
+    if group is None or not hmac.compare_digest(team_token(group), token):
+        return None
+    return group
+
+
+def team_members(group: BookingGroup) -> list[TeamMember]:
+    """The team's bookings in the form's order, each with its waiting-list place (two
+    queries, whatever the team's size)."""
+    bookings = list(
+        db.session.scalars(select(Booking).where(Booking.group_id == group.id).order_by(Booking.id))
+    )
+    positions = waiting_positions(group.event_id)
+    return [TeamMember(b, positions.get(b.id)) for b in bookings]
 
 
 # ----------------------------------------------------------------------------- the console's reads

@@ -12,18 +12,25 @@ from base64 import urlsafe_b64encode
 
 from flask import current_app
 
-from bookings.booking.models import Allocation, Booking
+from bookings.booking.models import Allocation, Booking, BookingGroup
+
+
+def _token(purpose: bytes, salt: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, purpose + salt.encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def manage_token(booking: Booking) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"manage-link:" + booking.token_salt.encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return _token(b"manage-link:", booking.token_salt)
+
+
+def team_token(group: BookingGroup) -> str:
+    """The team page's secret, under its own purpose so it never opens a booking."""
+    return _token(b"team-link:", group.token_salt)
 
 
 def allocation_token(allocation: Allocation) -> str:
-    """The secret of an LSCB's booking link for one event (as the manage link's, under its own
-    label, so neither secret can stand for the other)."""
-    key = current_app.config["SECRET_KEY"].encode()
-    digest = hmac.new(key, b"lscb-link:" + allocation.token_salt.encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).rstrip(b"=").decode()
+    """The secret of an LSCB's booking link for one event, under its own purpose, so neither
+    secret can stand for another."""
+    return _token(b"lscb-link:", allocation.token_salt)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from bookings.booking import service
-from bookings.booking.forms import BookingForm, LinkBookingForm, LostLinkForm, NeedsForm
+from bookings.booking.forms import (
+    TEAM_START_ROWS,
+    BookingForm,
+    LinkBookingForm,
+    LostLinkForm,
+    NeedsForm,
+    TeamForm,
+)
 from bookings.booking.models import BookingStatus
 from bookings.certificates import service as certificates
 from bookings.certificates.forms import ShowNameForm
@@ -104,6 +111,89 @@ def lscb_link(slug: str, link: str):
         form=form,
         link=link,
     ), status
+
+
+@bp.get("/events/<slug>/team")
+def team_form(slug: str):
+    event = event_service.public_event(slug)
+    if event is None:
+        abort(404)
+    form = TeamForm()
+    form.set_choices(service.active_sectors(), service.active_lscbs())
+    while len(form.colleagues) < TEAM_START_ROWS:
+        form.add_row()
+    return _team_page(event, form)
+
+
+@bp.post("/events/<slug>/team")
+def book_team(slug: str):
+    """Adds a row, removes one, or books the team: the first two only re-show the form, so the
+    page works without script."""
+    event = event_service.public_event(slug)
+    if event is None:
+        abort(404)
+    form = TeamForm()
+    form.set_choices(service.active_sectors(), service.active_lscbs())
+    if "add" in request.form:
+        if not form.add_row():
+            form.form_errors.append(
+                f"A team booking takes at most {service.MAX_TEAM} people; please book the "
+                "others in a second team booking."
+            )
+            return _team_page(event, form)
+        return _team_page(event, form, added=len(form.colleagues))
+    if "remove" in request.form:
+        form.remove_row(_whole(request.form["remove"]))
+        return _team_page(event, form)
+    if not form.validate_on_submit():
+        return _team_page(event, form), 422
+    try:
+        booked = service.book_team(
+            event.id,
+            form.booker_name.data,
+            form.booker_email.data,
+            form.members(),
+            service.TeamMode(form.mode.data),
+        )
+    except service.TeamRefused as refusal:
+        form.attach_problems(refusal.problems)
+        return _team_page(event, form), 409
+    except (service.BookingRefused, service.AlreadyBooked) as refusal:
+        form.form_errors.append(
+            str(refusal) or "Someone in the team was booked meanwhile; please send the form again."
+        )
+        return _team_page(event, form), 409
+    return redirect(url_for("booking.team", token=booked.token, new=1), code=303)
+
+
+def _whole(value: str) -> int:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 4 else -1
+
+
+def _team_page(event, form: TeamForm, added: int | None = None) -> str:
+    """``added``: the number of the row just added, announced at the top with a link to it."""
+    return render_template(
+        "booking/team_form.html",
+        event=event,
+        availability=service.availability(event),
+        form=form,
+        max_team=service.MAX_TEAM,
+        added=added,
+    )
+
+
+@bp.get("/bookings/teams/<token>")
+def team(token: str):
+    group = service.group_for_token(token)
+    if group is None:
+        abort(404)
+    return render_template(
+        "booking/team.html",
+        group=group,
+        event=group.event,
+        members=service.team_members(group),
+        just_booked=request.args.get("new") == "1",
+    )
 
 
 @bp.get("/bookings/<token>")

@@ -6,7 +6,8 @@ requests of the ended events go too.
 A purged booking keeps what the statistics need (event, sector, status, attendance, dates) and
 loses everything that says who the delegate was, its reference too: the delegate still holds it
 in their e-mails, so it would tie them to the row. A certificate loses the name printed on it
-and keeps its number; evaluation answers stay whole. Their e-mails go from the outbox, since a
+and keeps its number; evaluation answers stay whole. A team's booker loses their name and
+address and the team link its secret. Their e-mails go from the outbox, since a
 message holds an address (and its ``.eml`` copy, written when there is no mail server, the
 whole text); one queued for a booking purged anyway is withdrawn by the sender, never sent.
 Each run goes to the audit log with the purge itself, and to the log with counts and who ran
@@ -24,7 +25,7 @@ from sqlalchemy.sql import Select
 
 from bookings.accounts import service as accounts
 from bookings.accounts.models import OrganiserUser
-from bookings.booking.models import Booking
+from bookings.booking.models import Booking, BookingGroup
 from bookings.certificates.models import Certificate
 from bookings.db import db, unit_of_work, utcnow
 from bookings.events.models import Event
@@ -37,6 +38,7 @@ from bookings.openings.models import OpeningAlert
 log = logging.getLogger(__name__)
 
 PURGED_NAME = "Purged delegate"
+PURGED_BOOKER = "Purged booker"
 # Ids per DELETE: well inside SQLite's limit on bound parameters.
 ID_BATCH = 1000
 # Live references are "ABCD-2345"; "P" and the row's id (at most 8 digits in the column's 9
@@ -77,6 +79,12 @@ def _targets(before: date) -> ColumnElement[bool]:
     return and_(Booking.event_id.in_(_ended(before)), Booking.purged_at.is_(None))
 
 
+def _groups(before: date) -> ColumnElement[bool]:
+    """Team bookings not yet purged, of events that ended before the day: their bookers' names
+    and addresses go with the delegates'."""
+    return and_(BookingGroup.event_id.in_(_ended(before)), BookingGroup.purged_at.is_(None))
+
+
 def preview(before: date) -> PurgeResult:
     """What a purge would do, without doing it."""
     condition = _targets(before)
@@ -99,6 +107,12 @@ def _message_condition(condition: ColumnElement[bool], before: date) -> ColumnEl
     recipient = func.lower(OutboxMessage.recipient)
     return or_(
         OutboxMessage.booking_id.in_(select(Booking.id).where(condition)),
+        and_(
+            OutboxMessage.kind == "team_summary",
+            OutboxMessage.data["group"]
+            .as_integer()
+            .in_(select(BookingGroup.id).where(_groups(before))),
+        ),
         and_(
             OutboxMessage.booking_id.is_(None),
             recipient.in_(purged_keys),
@@ -141,6 +155,7 @@ def purge(
         _unname_certificates(condition)
         bookings = _anonymise(condition, now)
         _delete_addresses(before)
+        _anonymise_bookers(before, now)
         summary = (
             f"Purged personal data from {bookings} bookings at {events} events that ended "
             f"before {format_date(before)}; deleted {messages} outbox messages"
@@ -206,6 +221,23 @@ def _delete_addresses(before: date) -> None:
     db.session.execute(
         delete(OpeningAlert)
         .where(OpeningAlert.event_id.in_(_ended(before)))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _anonymise_bookers(before: date, now: datetime) -> None:
+    """Blank the bookers of the purged events' team bookings; their team links stop working."""
+    marker = literal("purged-") + cast(BookingGroup.id, String)
+    db.session.execute(
+        update(BookingGroup)
+        .where(_groups(before))
+        .values(
+            booker_name=PURGED_BOOKER,
+            booker_email="",
+            token_salt="",
+            token_hash=marker,
+            purged_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
 
