@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -395,6 +395,124 @@ def vevent(entry: Entry) -> VEvent:
     return component
 
 
+# Property order of a serialised VEVENT: icalendar's canonical order for VEVENT, then the rest
+# alphabetically (as ``Component.to_ical`` sorts them).
+_FOLD_LIMIT = 75
+
+
+def _text(value: str) -> str:
+    """TEXT escaping, in icalendar's order (``vText.to_ical``)."""
+    return (
+        value.replace(r"\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", r"\;")
+        .replace(",", r"\,")
+        .replace("\r\n", r"\n")
+        .replace("\n", r"\n")
+        .replace("\r", r"\n")
+    )
+
+
+def _cn(name: str) -> str:
+    """A CN parameter's value: RFC 6868 escaping, quoted when it holds a space, an apostrophe,
+    a comma, a semicolon, a colon or ’ (``Parameters.to_ical``)."""
+    value = name.replace("^", "^^").replace("\r\n", "^n").replace("\r", "^n")
+    value = value.replace("\n", "^n").replace('"', "^'")
+    quoted = any(char in name for char in " '") or any(char in value for char in ",;:’")
+    return f'"{value}"' if quoted else value
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 folding exactly as icalendar folds: at most 74 octets on the first line and
+    after each CRLF-space, never between a backslash or caret and the character it escapes."""
+    if line.isascii():
+        if len(line) < _FOLD_LIMIT:
+            return line
+        parts, start, end_of_line = [], 0, len(line)
+        while end_of_line - start >= _FOLD_LIMIT:
+            end = start + _FOLD_LIMIT - 1
+            if line[end - 1] in "\\^":
+                end -= 1
+            parts.append(line[start:end])
+            start = end
+        parts.append(line[start:])
+        return "\r\n ".join(parts)
+    parts, current, count = [], [], 0
+    for char in line:
+        size = len(char.encode())
+        if current and count + size >= _FOLD_LIMIT:
+            if len(current) > 1 and current[-1] in "\\^":
+                carried = current.pop()
+                parts.append("".join(current))
+                current, count = [carried], len(carried.encode())
+            else:
+                parts.append("".join(current))
+                current, count = [], 0
+        current.append(char)
+        count += size
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _when(name: str, moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        return f"{name};TZID={TZID}:{moment.strftime('%Y%m%dT%H%M%S')}"
+    return f"{name};VALUE=DATE:{moment.strftime('%Y%m%d')}"
+
+
+def _writable(entry: Entry) -> bool:
+    """The shapes ``vevent_bytes`` writes; anything else goes through icalendar itself."""
+    if isinstance(entry.start, datetime) != isinstance(entry.end, datetime):
+        return False
+    for moment in (entry.start, entry.end):
+        if isinstance(moment, datetime) and getattr(moment.tzinfo, "key", None) != TZID:
+            return False
+    return entry.stamp.tzinfo is UTC and entry.created.tzinfo is UTC
+
+
+def vevent_bytes(entry: Entry) -> bytes:
+    """``vevent(entry).to_ical()``, written directly: the same bytes, about ten times faster
+    (tests compare the two on the demo and on hostile text)."""
+    if not _writable(entry):
+        return vevent(entry).to_ical()
+    all_day = not isinstance(entry.start, datetime)
+    stamp = _utc(entry.stamp)
+    lines = [
+        "BEGIN:VEVENT",
+        "SUMMARY:" + _text(entry.summary),
+        _when("DTSTART", entry.start),
+        _when("DTEND", entry.end),
+        "DTSTAMP:" + stamp,
+        "UID:" + _text(entry.uid),
+        f"SEQUENCE:{entry.sequence}",
+    ]
+    if entry.categories:
+        lines.append("CATEGORIES:" + ",".join(_text(c) for c in entry.categories))
+    lines.append("CLASS:PUBLIC")
+    lines.append("CREATED:" + _utc(entry.created))
+    if entry.description:
+        lines.append("DESCRIPTION:" + _text(entry.description))
+    lines.append("LAST-MODIFIED:" + stamp)
+    if entry.location:
+        lines.append("LOCATION:" + _text(entry.location))
+    if entry.organizer is not None:
+        name, address = entry.organizer
+        cn = f";CN={_cn(name)}" if name else ""
+        lines.append(f"ORGANIZER{cn}:mailto:{address}")
+    if entry.related_to:
+        lines.append("RELATED-TO;RELTYPE=PARENT:" + _text(entry.related_to))
+    lines.append("STATUS:" + _text(entry.status))
+    transparent = all_day or entry.status == "CANCELLED"
+    lines.append("TRANSP:" + ("TRANSPARENT" if transparent else "OPAQUE"))
+    lines.append("URL:" + entry.url)
+    lines.append("END:VEVENT")
+    return ("\r\n".join(map(_fold, lines)) + "\r\n").encode()
+
+
 def london_timezone() -> Timezone:
     """Europe/London as RRULEs (last Sunday of March 01:00 GMT, of October 02:00 BST).
 
@@ -476,7 +594,7 @@ def _cached_vevent(kind: str, values: tuple, context: Context) -> bytes:
     else:
         slot, event = values
         entry = slot_entry(slot, event, context)
-    return vevent(entry).to_ical()
+    return vevent_bytes(entry)
 
 
 def event_vevent(values: EventValues, context: Context) -> bytes:
