@@ -80,7 +80,7 @@ def get(port: int, path: str, headers: str = "") -> tuple[int, bytes]:
     return int(response[9:12]), response
 
 
-def _client(port: int, path: str, headers: str, stop_at: float, queue) -> None:
+def _client(port: int, path: str, headers: str, stop_at: float, expect, queue) -> None:
     done = failed = 0
     while time.time() < stop_at:
         try:
@@ -88,20 +88,22 @@ def _client(port: int, path: str, headers: str, stop_at: float, queue) -> None:
         except OSError:
             failed += 1
             continue
-        if status in (200, 304):
+        if status in expect:
             done += 1
         else:
             failed += 1
     queue.put((done, failed))
 
 
-def rate(port: int, path: str, seconds: float, clients: int, headers: str = "") -> float:
-    """Requests per second answered 200 or 304 by ``clients`` processes for ``seconds``."""
+def rate(
+    port: int, path: str, seconds: float, clients: int, headers: str = "", expect=(200,)
+) -> float:
+    """Requests per second answered with a status in ``expect`` by ``clients`` processes."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     stop_at = time.time() + seconds
     procs = [
-        context.Process(target=_client, args=(port, path, headers, stop_at, queue))
+        context.Process(target=_client, args=(port, path, headers, stop_at, expect, queue))
         for _ in range(clients)
     ]
     for proc in procs:

@@ -27,7 +27,7 @@ HOSTILE = [
     "a" * 72 + "\\,b" + "c" * 100,
     "a" * 73 + ";" + "b" * 80,
     "a" * 74 + "," * 80,
-    '^caret^^ and "quotes" ’curly’',
+    '^caret^^ and "quotes" \u2019curly\u2019',
     "\\" * 200,
     "^" * 200,
     "tab\tand\u00a0nbsp and \u2028 separator",
@@ -67,7 +67,7 @@ def test_hostile_text_is_written_as_icalendar_writes_it(text):
 
 
 def test_random_text_is_written_as_icalendar_writes_it():
-    alphabet = "ab ,;:\\^\"'’\n\r\tNé日🎉" + "x" * 10
+    alphabet = "ab ,;:\\^\"'\u2019\n\r\tNé日🎉" + "x" * 10
     chooser = random.Random(5545)
     for _ in range(400):
         text = "".join(chooser.choice(alphabet) for _ in range(chooser.randrange(0, 260)))

@@ -24,9 +24,10 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, text
+from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
@@ -181,6 +182,29 @@ def _state(event: Event, confirmed: int, now: datetime) -> BookingState:
     return BookingState.open if confirmed < event.capacity else BookingState.full
 
 
+def availability_from(event: Event, confirmed: int, waitlisted: int, now: datetime) -> Availability:
+    """Availability from counts already read (``counted``), for pages that read them with the
+    event's own row. ``event`` needs only status, capacity, start and booking window, so a
+    query row with those columns does."""
+    return Availability(
+        state=_state(event, confirmed, now),
+        capacity=event.capacity,
+        confirmed=confirmed,
+        waitlisted=waitlisted,
+        opens_at=event.booking_opens_at,
+    )
+
+
+def counted(status: BookingStatus, event_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """The number of an event's bookings in ``status``, as a scalar subquery to select beside
+    the event's columns (``availability_from``)."""
+    return (
+        select(func.count())
+        .where(Booking.event_id == event_id, Booking.status == status)
+        .scalar_subquery()
+    )
+
+
 def availability_for(
     events: Iterable[Event], now: datetime | None = None
 ) -> dict[int, Availability]:
@@ -188,17 +212,9 @@ def availability_for(
     events = list(events)
     now = now or utcnow()
     counts = _counts([event.id for event in events])
-    result = {}
-    for event in events:
-        confirmed, waitlisted = counts.get(event.id, (0, 0))
-        result[event.id] = Availability(
-            state=_state(event, confirmed, now),
-            capacity=event.capacity,
-            confirmed=confirmed,
-            waitlisted=waitlisted,
-            opens_at=event.booking_opens_at,
-        )
-    return result
+    return {
+        event.id: availability_from(event, *counts.get(event.id, (0, 0)), now) for event in events
+    }
 
 
 def availability(event: Event, now: datetime | None = None) -> Availability:
@@ -1047,6 +1063,24 @@ def active_entries(ref: ReferenceList) -> list:
 def all_entries(ref: ReferenceList) -> list:
     """Every entry, retired ones too: old bookings still carry them."""
     return list(db.session.scalars(select(ref.model).order_by(*ref.model.display_order())))
+
+
+class Choice(NamedTuple):
+    """An entry of a reference list as the booking form offers it."""
+
+    id: int
+    name: str
+
+
+def reference_choices() -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
+    """The active sectors and LSCBs as (id, name) in display order: what the booking form
+    needs, without loading ORM objects (two small Core queries)."""
+    lists = []
+    for model in (Sector, Lscb):
+        query = select(model.id, model.name).where(model.retired.is_(False))
+        rows = db.session.execute(query.order_by(*model.display_order()))
+        lists.append(tuple(Choice(*row) for row in rows))
+    return lists[0], lists[1]
 
 
 def active_sectors() -> list[Sector]:

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from bookings.accounts import service as accounts
 from bookings.accounts.models import AuditEntry
 from bookings.booking import service as booking_service
-from bookings.booking.models import Booking
+from bookings.booking.models import Booking, BookingStatus
 from bookings.db import db, paged, saved_unless_stale, unit_of_work, utcnow
 from bookings.events import programme
 from bookings.events.models import (
@@ -132,6 +133,73 @@ def public_event(slug: str) -> Event | None:
 def public_event_page(slug: str) -> PublicEvent | None:
     event = public_event(slug)
     return None if event is None else PublicEvent(event, booking_service.availability(event))
+
+
+class PageStamp(NamedTuple):
+    """What a public page is made of, read in one query: its rendering is kept under ``key``
+    (``bookings/web/pages.py``), so any change to one of these shows on the next request."""
+
+    key: tuple
+    availability: dict[int, booking_service.Availability]
+
+
+def _stamp_query() -> Select:
+    """Each event's row version, what the page shows of its venue and host, and its counts.
+
+    ``updated_at`` moves with any change to the event or its programme (``FeedItem.part_of``);
+    the venue and host are read as the values shown, as they have no update time of their own.
+    """
+    return (
+        select(
+            Event.id,
+            Event.updated_at,
+            Event.status,
+            Event.capacity,
+            Event.starts_at,
+            Event.ends_at,
+            Event.booking_opens_at,
+            Event.booking_closes_at,
+            Venue.name.label("venue_name"),
+            Venue.address,
+            Venue.postcode,
+            Venue.directions,
+            Network.slug.label("host_slug"),
+            Network.name.label("host_name"),
+            booking_service.counted(BookingStatus.confirmed, Event.id).label("confirmed"),
+            booking_service.counted(BookingStatus.waitlisted, Event.id).label("waitlisted"),
+        )
+        .outerjoin(Venue, Event.venue_id == Venue.id)
+        .outerjoin(Network, Event.host_network_id == Network.id)
+    )
+
+
+def _stamp(rows: Sequence[Row], now: datetime) -> PageStamp:
+    availability = {
+        row.id: booking_service.availability_from(row, row.confirmed, row.waitlisted, now)
+        for row in rows
+    }
+    # The state and whether it is over depend on the time as well as on the rows.
+    key = tuple((*row, availability[row.id].state, row.ends_at <= now) for row in rows)
+    return PageStamp(key, availability)
+
+
+def public_event_stamp(slug: str) -> PageStamp | None:
+    """The event page's stamp (one query), or None when there is no such public event."""
+    now = utcnow()
+    rows = db.session.execute(_stamp_query().where(Event.slug == slug, Event.is_public)).all()
+    return _stamp(rows, now) if rows else None
+
+
+def listing_stamp(
+    kind: EventKind | None = None, *, past: bool = False, limit: int | None = None
+) -> PageStamp:
+    """The stamp of a public list (``listing``), in one query: the same events, in order."""
+    now = utcnow()
+    query = _stamp_query().where(Event.is_public if past else Event.listed_on(london_date(now)))
+    if kind is not None:
+        query = query.where(Event.kind == kind)
+    rows = db.session.execute(_in_time(query, past=past, now=now).limit(limit)).all()
+    return _stamp(rows, now)
 
 
 def public_event_id(slug: str) -> int | None:

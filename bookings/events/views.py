@@ -1,44 +1,85 @@
-"""Public pages: home, the event list and archive, one event."""
+"""Public pages: home, the event list and archive, one event.
+
+Each is rendered from parts kept per process by what they are made of (``bookings/web/pages.py``):
+one query reads the page's stamp (``service.public_event_stamp``, ``service.listing_stamp``)
+and only a changed stamp renders the expensive part again.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 
 from bookings.booking import service as booking_service
 from bookings.booking.forms import BookingForm
 from bookings.events import service
 from bookings.events.models import EventKind
+from bookings.web import pages
 
 bp = Blueprint("events", __name__)
 
 
 @bp.get("/")
 def home():
-    return render_template("events/home.html", **service.listing(limit=6)._asdict())
+    stamp = service.listing_stamp(limit=6)
+    key = ("home", stamp.key)
+    if (unchanged := pages.not_modified(key)) is not None:
+        return unchanged
+    kept = pages.PARTS.get(key)
+    if kept is None:
+        listed = service.listing(limit=6)
+        kept = pages.PARTS.put(key, (render_template("events/_home.html", **listed._asdict()),))
+    html = render_template("events/home.html", content=pages.with_token(kept[0]))
+    return pages.validated(Response(html), key)
 
 
 @bp.get("/events")
 def index():
     kind = _kind_filter()
     past = request.args.get("when") == "past"
-    return render_template(
-        "events/index.html",
-        **service.listing(kind, past=past)._asdict(),
-        kind=kind,
-        kinds=list(EventKind),
-        past=past,
-    )
+    stamp = service.listing_stamp(kind, past=past)
+    key = ("index", kind, past, stamp.key)
+    if (unchanged := pages.not_modified(key)) is not None:
+        return unchanged
+    kept = pages.PARTS.get(key)
+    if kept is None:
+        listed = service.listing(kind, past=past)
+        content = render_template(
+            "events/_index.html",
+            **listed._asdict(),
+            kind=kind,
+            kinds=list(EventKind),
+            past=past,
+        )
+        kept = pages.PARTS.put(key, (content,))
+    html = render_template("events/index.html", content=pages.with_token(kept[0]), past=past)
+    return pages.validated(Response(html), key)
 
 
 @bp.get("/events/<slug>")
 def show(slug: str):
-    page = service.public_event_page(slug)
-    if page is None:
+    stamp = service.public_event_stamp(slug)
+    if stamp is None:
         abort(404)
-    form = BookingForm()
-    form.set_sectors(booking_service.active_sectors())
-    form.set_lscbs(booking_service.active_lscbs())
-    return render_template("events/show.html", **page._asdict(), form=form)
+    sectors, lscbs = booking_service.reference_choices()
+    key = ("event", slug, stamp.key, sectors, lscbs)
+    if (unchanged := pages.not_modified(key)) is not None:
+        return unchanged
+    kept = pages.PARTS.get(key)
+    if kept is None:
+        event = service.public_event(slug)
+        if event is None:  # unpublished between the two queries
+            abort(404)
+        form = BookingForm()
+        form.set_sectors(sectors)
+        form.set_lscbs(lscbs)
+        (availability,) = stamp.availability.values()
+        content = render_template(
+            "events/_show.html", event=event, availability=availability, form=form
+        )
+        kept = pages.PARTS.put(key, (event.title, pages.without_token(content)))
+    title, content = kept
+    html = render_template("events/show.html", title=title, content=pages.with_token(content))
+    return pages.validated(Response(html), key)
 
 
 def _kind_filter() -> EventKind | None:
