@@ -24,10 +24,10 @@ def home():
     key = ("home", stamp.key)
     if (unchanged := pages.not_modified(key)) is not None:
         return unchanged
-    kept = pages.PARTS.get(key)
+    kept = pages.kept(key)
     if kept is None:
         listed = service.listing(limit=6)
-        kept = pages.PARTS.put(key, (render_template("events/_home.html", **listed._asdict()),))
+        kept = pages.keep(key, (render_template("events/_home.html", **listed._asdict()),))
     html = render_template("events/home.html", content=pages.with_token(kept[0]))
     return pages.validated(Response(html), key)
 
@@ -40,7 +40,7 @@ def index():
     key = ("index", kind, past, stamp.key)
     if (unchanged := pages.not_modified(key)) is not None:
         return unchanged
-    kept = pages.PARTS.get(key)
+    kept = pages.kept(key)
     if kept is None:
         listed = service.listing(kind, past=past)
         content = render_template(
@@ -50,7 +50,7 @@ def index():
             kinds=list(EventKind),
             past=past,
         )
-        kept = pages.PARTS.put(key, (content,))
+        kept = pages.keep(key, (content,))
     html = render_template("events/index.html", content=pages.with_token(kept[0]), past=past)
     return pages.validated(Response(html), key)
 
@@ -64,7 +64,7 @@ def show(slug: str):
     key = ("event", slug, stamp.key, sectors, lscbs)
     if (unchanged := pages.not_modified(key)) is not None:
         return unchanged
-    kept = pages.PARTS.get(key)
+    kept = pages.kept(key)
     if kept is None:
         event = service.public_event(slug)
         if event is None:  # unpublished between the two queries
@@ -76,7 +76,7 @@ def show(slug: str):
         content = render_template(
             "events/_show.html", event=event, availability=availability, form=form
         )
-        kept = pages.PARTS.put(key, (event.title, pages.without_token(content)))
+        kept = pages.keep(key, (event.title, pages.without_token(content)))
     title, content = kept
     html = render_template("events/show.html", title=title, content=pages.with_token(content))
     return pages.validated(Response(html), key)

@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from flask import Response, request, session
+from flask import Response, current_app, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -60,7 +60,17 @@ class RenderedParts:
             self._parts.clear()
 
 
-PARTS = RenderedParts()
+def kept(key: Hashable) -> tuple[str, ...] | None:
+    """The parts kept for ``key`` by this app, for this host (pages may hold absolute links)."""
+    return _parts().get((request.host_url, key))
+
+
+def keep(key: Hashable, parts: tuple[str, ...]) -> tuple[str, ...]:
+    return _parts().put((request.host_url, key), parts)
+
+
+def _parts() -> RenderedParts:
+    return current_app.extensions.setdefault("rendered_parts", RenderedParts())
 
 
 def without_token(html: str) -> str:
