@@ -24,10 +24,23 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, ScalarSelect, Select, case, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    ScalarSelect,
+    Select,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
@@ -1072,15 +1085,25 @@ class Choice(NamedTuple):
     name: str
 
 
+@cache
+def _choices_statement() -> CompoundSelect:
+    """Both lists in one statement, built once per process."""
+    parts = [
+        select(literal(n).label("list"), model.id, model.name, model.position).where(
+            model.retired.is_(False)
+        )
+        for n, model in enumerate((Sector, Lscb))
+    ]
+    return union_all(*parts).order_by(text("list"), text("position"), text("name"))
+
+
 def reference_choices() -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
-    """The active sectors and LSCBs as (id, name) in display order: what the booking form
-    needs, without loading ORM objects (two small Core queries)."""
-    lists = []
-    for model in (Sector, Lscb):
-        query = select(model.id, model.name).where(model.retired.is_(False))
-        rows = db.session.execute(query.order_by(*model.display_order()))
-        lists.append(tuple(Choice(*row) for row in rows))
-    return lists[0], lists[1]
+    """The active sectors and LSCBs as (id, name) in display order (``display_order``): what
+    the booking form needs, in one Core query without ORM objects."""
+    lists: tuple[list[Choice], list[Choice]] = ([], [])
+    for n, entry_id, name, _position in db.session.connection().execute(_choices_statement()):
+        lists[n].append(Choice(entry_id, name))
+    return tuple(lists[0]), tuple(lists[1])
 
 
 def active_sectors() -> list[Sector]:

@@ -16,10 +16,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, Select, bindparam, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from bookings.accounts import service as accounts
@@ -183,10 +184,18 @@ def _stamp(rows: Sequence[Row], now: datetime) -> PageStamp:
     return PageStamp(key, availability)
 
 
+@cache
+def _event_stamp_statement() -> Select:
+    """Built once per process: building it costs more than running it."""
+    return _stamp_query().where(Event.slug == bindparam("slug"), Event.is_public)
+
+
 def public_event_stamp(slug: str) -> PageStamp | None:
     """The event page's stamp (one query), or None when there is no such public event."""
     now = utcnow()
-    rows = db.session.execute(_stamp_query().where(Event.slug == slug, Event.is_public)).all()
+    # On the session's connection, so in its transaction, without the ORM's execution layer.
+    connection = db.session.connection()
+    rows = connection.execute(_event_stamp_statement(), {"slug": slug}).all()
     return _stamp(rows, now) if rows else None
 
 
