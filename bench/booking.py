@@ -33,6 +33,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 
 from bench import private_postgres
+from bench._summary import record
 from bookings import create_app
 from bookings.db import db, utcnow
 from bookings.london import london_datetime
@@ -217,6 +218,15 @@ def run(label: str, url: str, workers: int, clients: int, seconds: float) -> dic
         "errors": booking_errors + floor_errors,
     }
     ratio = result["bookings_per_s"] / max(result["floor_per_s"], 1)
+    record(
+        f"bookings, {workers} workers, {clients} clients",
+        label,
+        result["bookings_per_s"],
+        "/s",
+        result["floor_per_s"],
+        "one-INSERT POST",
+        "0.5x",
+    )
     print(
         f"{label:<11} bookings/s {result['bookings_per_s']:7.1f}   "
         f"floor inserts/s {result['floor_per_s']:7.1f}   ratio {ratio:.2f}   "

@@ -224,7 +224,7 @@ def _check(url: str, crowd: list[_Delegate], capacity: int) -> None:
     )
     rank = {int(row[0].removeprefix("delegate").split("@")[0]): i for i, row in enumerate(rows)}
     # No booking answered before another was sent may stand behind it in the queue.
-    booked = sorted((d for d in crowd if d.n in rank), key=lambda d: d.sent)
+    booked = sorted((d for d in crowd if d.n in rank and d.answered), key=lambda d: d.sent)
     by_answer = sorted(booked, key=lambda d: d.answered)
     overtaken, highest, i = 0, -1, 0
     for d in booked:

@@ -41,7 +41,9 @@ def test_a_booking_changes_places_left_on_the_next_request(client, make, sector)
     assert _places(client.get(page).text) == "3 places left"
     assert _places(client.get(page).text) == "3 places left"  # kept
     assert client.post(f"{page}/book", data=form_data(sector)).status_code == 303
-    assert _places(client.get(page).text) == "2 places left"
+    after = client.get(page).text
+    assert _places(after) == "2 places left"
+    assert re.search(r'<p class="badge badge-open">2 places left</p>', after)
     service.book(event.id, details(sector, 2))
     service.book(event.id, details(sector, 3))
     body = client.get(page).text

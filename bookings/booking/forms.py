@@ -4,6 +4,8 @@ lists."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from wtforms import (
     BooleanField,
     EmailField,
@@ -15,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, InputRequired, Length, ValidationError
 
 from bookings.booking.models import BookingStatus, Lscb, Sector
-from bookings.booking.service import DelegateDetails, DelegateSort, Filters
+from bookings.booking.service import Choice, DelegateDetails, DelegateSort, Filters
 from bookings.web.forms import Form, choices, text_field
 from bookings.web.input import whole_number
 
@@ -76,10 +78,10 @@ class BookingForm(NeedsForm):
         validators=[DataRequired(message="Please agree to the privacy notice to book.")],
     )
 
-    def set_sectors(self, sectors: list[Sector]) -> None:
+    def set_sectors(self, sectors: Sequence[Sector | Choice]) -> None:
         self.sector.choices = [(-1, "Choose your sector")] + [(s.id, s.name) for s in sectors]
 
-    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+    def set_lscbs(self, lscbs: Sequence[Lscb | Choice]) -> None:
         self.lscb.choices = [(-1, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
 
     def validate_sector(self, field: SelectField) -> None:

@@ -31,8 +31,9 @@ def book(slug: str):
     if event_id is None:
         abort(404)
     form = BookingForm()
-    form.set_sectors(service.active_sectors())
-    form.set_lscbs(service.active_lscbs())
+    sectors, lscbs = service.reference_choices()
+    form.set_sectors(sectors)
+    form.set_lscbs(lscbs)
     if not form.validate_on_submit():
         return _book_page(slug, form), 422
     try:

@@ -142,6 +142,8 @@ class PageStamp(NamedTuple):
 
     key: tuple
     availability: dict[int, booking_service.Availability]
+    # The same without the counts: for parts rendered apart from places left and waiting.
+    content_key: tuple = ()
 
 
 def _stamp_query() -> Select:
@@ -174,6 +176,9 @@ def _stamp_query() -> Select:
     )
 
 
+_STAMP_COLUMNS = tuple(column.name for column in _stamp_query().selected_columns)
+
+
 def _stamp(rows: Sequence[Row], now: datetime) -> PageStamp:
     availability = {
         row.id: booking_service.availability_from(row, row.confirmed, row.waitlisted, now)
@@ -181,7 +186,13 @@ def _stamp(rows: Sequence[Row], now: datetime) -> PageStamp:
     }
     # The state and whether it is over depend on the time as well as on the rows.
     key = tuple((*row, availability[row.id].state, row.ends_at <= now) for row in rows)
-    return PageStamp(key, availability)
+    counts = {"confirmed", "waitlisted"}
+    uncounted = [i for i, name in enumerate(_STAMP_COLUMNS) if name not in counts]
+    content_key = tuple(
+        (*(row[i] for i in uncounted), availability[row.id].state, row.ends_at <= now)
+        for row in rows
+    )
+    return PageStamp(key, availability, content_key)
 
 
 @cache
@@ -211,9 +222,14 @@ def listing_stamp(
     return _stamp(rows, now)
 
 
+@cache
+def _event_id_statement() -> Select:
+    return select(Event.id).where(Event.slug == bindparam("slug"), Event.is_public)
+
+
 def public_event_id(slug: str) -> int | None:
     """Just the id: the booking POST needs nothing more until it has the event's lock."""
-    return db.session.scalar(select(Event.id).where(Event.slug == slug, Event.is_public))
+    return db.session.connection().scalar(_event_id_statement(), {"slug": slug})
 
 
 # ----------------------------------------------------------------------------- console pages

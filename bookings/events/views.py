@@ -64,7 +64,11 @@ def show(slug: str):
     key = ("event", slug, stamp.key, sectors, lscbs)
     if (unchanged := pages.not_modified(key)) is not None:
         return unchanged
-    kept = pages.kept(key)
+    (availability,) = stamp.availability.values()
+    # Kept without the counts, which change with every booking: on opening day the event and
+    # its programme are rendered once, and each request renders only the places left.
+    content_key = ("event", slug, stamp.content_key, sectors, lscbs)
+    kept = pages.kept(content_key)
     if kept is None:
         event = service.public_event(slug)
         if event is None:  # unpublished between the two queries
@@ -72,14 +76,24 @@ def show(slug: str):
         form = BookingForm()
         form.set_sectors(sectors)
         form.set_lscbs(lscbs)
-        (availability,) = stamp.availability.values()
+        live = {name: pages.placeholder(name) for name in LIVE_PARTS}
         content = render_template(
-            "events/_show.html", event=event, availability=availability, form=form
+            "events/_show.html", event=event, availability=availability, form=form, live=live
         )
-        kept = pages.keep(key, (event.title, pages.without_token(content)))
+        kept = pages.keep(content_key, (event.title, pages.without_token(content)))
     title, content = kept
-    html = render_template("events/show.html", title=title, content=pages.with_token(content))
+    (past,) = (row_is_past for *_, row_is_past in stamp.content_key)
+    live = {
+        "badge": render_template("booking/_state_badge.html", a=availability),
+        "panel": render_template(
+            "booking/_panel_status.html", availability=availability, past=past
+        ),
+    }
+    html = render_template("events/show.html", title=title, content=pages.fill(content, live))
     return pages.validated(Response(html), key)
+
+
+LIVE_PARTS = ("badge", "panel")
 
 
 def _kind_filter() -> EventKind | None:

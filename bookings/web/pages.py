@@ -26,7 +26,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 CACHE_CONTROL = "private, no-cache"
-# Never in rendered HTML: forms refuse control characters, and templates escape what they show.
+# Placeholders are never in rendered HTML otherwise: forms refuse control characters.
 TOKEN_PLACEHOLDER = "\x00csrf-token\x00"
 # Bumped whenever the templates of kept parts change in a way the key does not see.
 FORMAT_VERSION = 1
@@ -71,6 +71,18 @@ def keep(key: Hashable, parts: tuple[str, ...]) -> tuple[str, ...]:
 
 def _parts() -> RenderedParts:
     return current_app.extensions.setdefault("rendered_parts", RenderedParts())
+
+
+def placeholder(name: str) -> Markup:
+    """Stands in a kept part for what is rendered on each request (``fill``)."""
+    return Markup(f"\x00live-{name}\x00")
+
+
+def fill(kept: str, live: dict[str, str]) -> Markup:
+    """Kept HTML with the live parts and the visitor's CSRF token put in."""
+    for name, html in live.items():
+        kept = kept.replace(placeholder(name), html)
+    return with_token(kept)
 
 
 def without_token(html: str) -> str:
