@@ -7,7 +7,8 @@ and only a changed stamp renders the expensive part again.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
 
 from bookings.booking import service as booking_service
 from bookings.booking.forms import BookingForm
@@ -28,8 +29,10 @@ def home():
     if kept is None:
         listed = service.listing(limit=6)
         kept = pages.keep(key, (render_template("events/_home.html", **listed._asdict()),))
-    html = render_template("events/home.html", content=pages.with_token(kept[0]))
-    return pages.validated(Response(html), key)
+    html = pages.whole_page(
+        key, lambda: render_template("events/home.html", content=Markup(kept[0]))
+    )
+    return pages.validated(Response(pages.with_token(html)), key)
 
 
 @bp.get("/events")
@@ -51,8 +54,10 @@ def index():
             past=past,
         )
         kept = pages.keep(key, (content,))
-    html = render_template("events/index.html", content=pages.with_token(kept[0]), past=past)
-    return pages.validated(Response(html), key)
+    html = pages.whole_page(
+        key, lambda: render_template("events/index.html", content=Markup(kept[0]), past=past)
+    )
+    return pages.validated(Response(pages.with_token(html)), key)
 
 
 @bp.get("/events/<slug>")
@@ -82,15 +87,24 @@ def show(slug: str):
         )
         kept = pages.keep(content_key, (event.title, pages.without_token(content)))
     title, content = kept
+    page = pages.whole_page(
+        content_key,
+        lambda: render_template("events/show.html", title=title, content=Markup(content)),
+    )
     (past,) = (row_is_past for *_, row_is_past in stamp.content_key)
     live = {
-        "badge": render_template("booking/_state_badge.html", a=availability),
-        "panel": render_template(
-            "booking/_panel_status.html", availability=availability, past=past
-        ),
+        "badge": _partial("booking/_state_badge.html", a=availability),
+        "panel": _partial("booking/_panel_status.html", availability=availability, past=past),
     }
-    html = render_template("events/show.html", title=title, content=pages.fill(content, live))
-    return pages.validated(Response(html), key)
+    return pages.validated(Response(pages.fill(page, live)), key)
+
+
+def _partial(name: str, **values) -> str:
+    """A small template with its values only: the live parts need no request context."""
+    templates = current_app.extensions.setdefault("live_templates", {})
+    if name not in templates or current_app.debug:  # debug: edited templates show
+        templates[name] = current_app.jinja_env.get_template(name)
+    return templates[name].render(**values)
 
 
 LIVE_PARTS = ("badge", "panel")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from flask import Response, current_app, request, session
 from flask_login import current_user
@@ -83,6 +83,19 @@ def fill(kept: str, live: dict[str, str]) -> Markup:
     for name, html in live.items():
         kept = kept.replace(placeholder(name), html)
     return with_token(kept)
+
+
+def whole_page(key: Hashable, render: Callable[[], str]) -> str:
+    """The page as ``render`` makes it, kept whole for visitors who are not signed in and have
+    no message waiting: for them the page around the kept parts is the same for everybody
+    (the navigation depends only on the page, the footer on the settings). Anybody else gets
+    it rendered around the kept parts on each request."""
+    if current_user.is_authenticated or "_flashes" in session:
+        return render()
+    page = kept(("whole", key))
+    if page is None:
+        page = keep(("whole", key), (render(),))
+    return page[0]
 
 
 def without_token(html: str) -> str:
