@@ -198,3 +198,20 @@ def test_a_signed_in_organiser_never_gets_a_visitors_page(csrf_app):
     )
     assert booked.status_code == 303
     assert "Log out" not in visitor.get(page).text
+
+
+def test_a_changed_venue_or_event_shows_in_a_feed_already_built(client, make):
+    from bookings.events.models import Venue
+
+    first = make.event(title="Private fostering")
+    second = make.event(title="Missing children")
+    body = client.get("/feeds/all.ics").text
+    assert "Private fostering" in body and "Missing children" in body
+    with unit_of_work():
+        db.session.get(Venue, second.venue_id).name = "Friends House"
+    assert "Friends House" in client.get("/feeds/all.ics").text
+    _edit(first.id, title="Private fostering: the law")
+    body = client.get("/feeds/all.ics").text
+    assert "Private fostering: the law" in body
+    assert "Friends House" in body
+    assert body.count("BEGIN:VEVENT") == 2

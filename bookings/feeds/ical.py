@@ -628,10 +628,26 @@ def calendar_bytes(name: str | None, description: str | None, vevents: Sequence[
     return b"".join((_shell_bytes(name, description), *vevents, _END))
 
 
+# Serialised event VEVENTs by (context, venues' hash), then by (event id, updated_at): lets a
+# feed read only the rows that changed (``feeds.service.EventList.vevents``).
+_written_events: dict[tuple, dict[tuple, bytes]] = {}
+
+
+def written_events(prefix: tuple) -> dict[tuple, bytes]:
+    return _written_events.get(prefix, {})
+
+
+def keep_written_events(prefix: tuple, written: dict[tuple, bytes]) -> None:
+    if prefix not in _written_events and len(_written_events) >= 8:
+        _written_events.clear()
+    _written_events[prefix] = written
+
+
 def clear_cache() -> None:
     """Forget serialised components (benchmarks measure the cold path with it)."""
     _cached_vevent.cache_clear()
     _shell_bytes.cache_clear()
+    _written_events.clear()
 
 
 # ----------------------------------------------------------------------------- attachment
