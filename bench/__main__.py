@@ -6,6 +6,8 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+from bench._summary import table
+
 
 def main() -> None:
     for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
@@ -13,6 +15,8 @@ def main() -> None:
             continue
         print(f"== bench.{module.name}")
         importlib.import_module(f"bench.{module.name}").main([])
+    print("== summary (ratios are against floors measured in this run)")
+    print(table())
 
 
 if __name__ == "__main__":

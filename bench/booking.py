@@ -42,6 +42,7 @@ from flask import Flask
 from sqlalchemy import create_engine, select, text
 
 from bench import private_postgres
+from bench._summary import record
 from bookings import create_app
 from bookings.db import db, utcnow
 from bookings.london import london_datetime
@@ -312,6 +313,18 @@ def run(label: str, url: str, workers: int, clients: int, seconds: float) -> dic
             print(f"{'':<11} {name} / held, general: {ratio:.2f} (goal 0.80 or more)")
     if TEAM_CLIENT is None:
         print(f"{'':<11} held, team: not measured (team booking is not on this branch)")
+    record(
+        f"bookings, {workers} workers, {clients} clients",
+        label,
+        result["booking per s"],
+        "/s",
+        result["floor_per_s"],
+        "one-INSERT POST",
+        "0.5x",
+    )
+    for name in counts:
+        if name.startswith("held, ") and name != "held, general":
+            record(name, label, result[f"{name} per s"], "/s", general, "held, general", "0.8x")
     return result
 
 

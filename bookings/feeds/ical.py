@@ -23,9 +23,10 @@ only without serialising unchanged components again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -162,6 +163,8 @@ class Context:
     organizer: tuple[str, str] | None
     # The site the links point to (scheme, host and root), as url_for builds them here.
     site: str
+    # An event page's address up to its slug, as url_for builds it (``event_url``).
+    event_prefix: str = ""
 
     @classmethod
     def current(cls) -> Context:
@@ -171,6 +174,7 @@ class Context:
             uid_domain=config["CALENDAR_UID_DOMAIN"],
             organizer=(sender.name, sender.address) if sender.address else None,
             site=url_for("events.home", _external=True),
+            event_prefix=url_for("events.show", slug="-", _external=True)[:-1],
         )
 
 
@@ -234,7 +238,13 @@ def _unknown_end_notice() -> str:
     return f"Finishing time not yet known: shown as {length_text(DEFAULT_LENGTH)}."
 
 
-def event_url(slug: str) -> str:
+# Slugs as ``events.service.slugify`` makes them, which url_for writes unquoted.
+_PLAIN_SLUG = re.compile(r"[a-z0-9-]+")
+
+
+def event_url(slug: str, context: Context | None = None) -> str:
+    if context is not None and context.event_prefix and _PLAIN_SLUG.fullmatch(slug):
+        return context.event_prefix + slug  # url_for's result, at a tenth of its cost
     return url_for("events.show", slug=slug, _external=True)
 
 
@@ -243,7 +253,7 @@ def network_url(slug: str) -> str:
 
 
 def event_entry(values: EventValues, context: Context) -> Entry:
-    url = event_url(values.slug)
+    url = event_url(values.slug, context)
     cancelled = values.status == EventStatus.cancelled
     notice = ""
     if cancelled:
@@ -285,7 +295,7 @@ def slot_entry(slot: SlotValues, event: EventValues, context: Context) -> Entry:
             end = slot.starts_at + DEFAULT_LENGTH
             notice = _unknown_end_notice()
     speakers = "\n".join(f"{name}, {org}" if org else name for name, org in slot.speakers)
-    url = event_url(event.slug) + "#programme"
+    url = event_url(event.slug, context) + "#programme"
     return Entry(
         uid=_uid("slot", slot.id, context.uid_domain),
         summary=(CANCELLED_PREFIX if cancelled else "") + f"{event.title}: {slot.title}",
@@ -395,6 +405,128 @@ def vevent(entry: Entry) -> VEvent:
     return component
 
 
+# Property order of a serialised VEVENT: icalendar's canonical order for VEVENT, then the rest
+# alphabetically (as ``Component.to_ical`` sorts them).
+_FOLD_LIMIT = 75
+
+
+def _text(value: str) -> str:
+    """TEXT escaping, in icalendar's order (``vText.to_ical``)."""
+    return (
+        value.replace(r"\N", "\n")
+        .replace("\\", "\\\\")
+        .replace(";", r"\;")
+        .replace(",", r"\,")
+        .replace("\r\n", r"\n")
+        .replace("\n", r"\n")
+        .replace("\r", r"\n")
+    )
+
+
+def _cn(name: str) -> str:
+    """A CN parameter's value: RFC 6868 escaping, quoted when it holds a space, an apostrophe,
+    a comma, a semicolon, a colon or \u2019 (``Parameters.to_ical``)."""
+    value = name.replace("^", "^^").replace("\r\n", "^n").replace("\r", "^n")
+    value = value.replace("\n", "^n").replace('"', "^'")
+    quoted = any(char in name for char in " '") or any(char in value for char in ",;:\u2019")
+    return f'"{value}"' if quoted else value
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 folding exactly as icalendar folds: at most 74 octets on the first line and
+    after each CRLF-space, never between a backslash or caret and the character it escapes."""
+    if line.isascii():
+        if len(line) < _FOLD_LIMIT:
+            return line
+        parts, start, end_of_line = [], 0, len(line)
+        while end_of_line - start >= _FOLD_LIMIT:
+            end = start + _FOLD_LIMIT - 1
+            if line[end - 1] in "\\^":
+                end -= 1
+            parts.append(line[start:end])
+            start = end
+        parts.append(line[start:])
+        return "\r\n ".join(parts)
+    parts, current, count = [], [], 0
+    for char in line:
+        size = len(char.encode())
+        if current and count + size >= _FOLD_LIMIT:
+            if len(current) > 1 and current[-1] in "\\^":
+                carried = current.pop()
+                parts.append("".join(current))
+                current, count = [carried], len(carried.encode())
+            else:
+                parts.append("".join(current))
+                current, count = [], 0
+        current.append(char)
+        count += size
+    parts.append("".join(current))
+    return "\r\n ".join(parts)
+
+
+def _local(m: datetime) -> str:
+    return f"{m.year:04}{m.month:02}{m.day:02}T{m.hour:02}{m.minute:02}{m.second:02}"
+
+
+def _utc(moment: datetime) -> str:
+    return _local(moment.astimezone(UTC)) + "Z"
+
+
+def _when(name: str, moment: datetime | date) -> str:
+    if isinstance(moment, datetime):
+        return f"{name};TZID={TZID}:{_local(moment)}"
+    return f"{name};VALUE=DATE:{moment.year:04}{moment.month:02}{moment.day:02}"
+
+
+def _writable(entry: Entry) -> bool:
+    """The shapes ``vevent_bytes`` writes; anything else goes through icalendar itself."""
+    if isinstance(entry.start, datetime) != isinstance(entry.end, datetime):
+        return False
+    for moment in (entry.start, entry.end):
+        if isinstance(moment, datetime) and getattr(moment.tzinfo, "key", None) != TZID:
+            return False
+    return entry.stamp.tzinfo is UTC and entry.created.tzinfo is UTC
+
+
+def vevent_bytes(entry: Entry) -> bytes:
+    """``vevent(entry).to_ical()``, written directly: the same bytes, about ten times faster
+    (tests compare the two on the demo and on hostile text)."""
+    if not _writable(entry):
+        return vevent(entry).to_ical()
+    all_day = not isinstance(entry.start, datetime)
+    stamp = _utc(entry.stamp)
+    lines = [
+        "BEGIN:VEVENT",
+        _fold("SUMMARY:" + _text(entry.summary)),
+        _when("DTSTART", entry.start),
+        _when("DTEND", entry.end),
+        "DTSTAMP:" + stamp,
+        _fold("UID:" + _text(entry.uid)),
+        f"SEQUENCE:{entry.sequence}",
+    ]
+    if entry.categories:
+        lines.append(_fold("CATEGORIES:" + ",".join(_text(c) for c in entry.categories)))
+    lines.append("CLASS:PUBLIC")
+    lines.append("CREATED:" + _utc(entry.created))
+    if entry.description:
+        lines.append(_fold("DESCRIPTION:" + _text(entry.description)))
+    lines.append("LAST-MODIFIED:" + stamp)
+    if entry.location:
+        lines.append(_fold("LOCATION:" + _text(entry.location)))
+    if entry.organizer is not None:
+        name, address = entry.organizer
+        cn = f";CN={_cn(name)}" if name else ""
+        lines.append(_fold(f"ORGANIZER{cn}:mailto:{address}"))
+    if entry.related_to:
+        lines.append(_fold("RELATED-TO;RELTYPE=PARENT:" + _text(entry.related_to)))
+    lines.append("STATUS:" + _text(entry.status))
+    transparent = all_day or entry.status == "CANCELLED"
+    lines.append("TRANSP:" + ("TRANSPARENT" if transparent else "OPAQUE"))
+    lines.append(_fold("URL:" + entry.url))
+    lines.append("END:VEVENT\r\n")
+    return "\r\n".join(lines).encode()
+
+
 def london_timezone() -> Timezone:
     """Europe/London as RRULEs (last Sunday of March 01:00 GMT, of October 02:00 BST).
 
@@ -476,7 +608,7 @@ def _cached_vevent(kind: str, values: tuple, context: Context) -> bytes:
     else:
         slot, event = values
         entry = slot_entry(slot, event, context)
-    return vevent(entry).to_ical()
+    return vevent_bytes(entry)
 
 
 def event_vevent(values: EventValues, context: Context) -> bytes:
@@ -496,10 +628,26 @@ def calendar_bytes(name: str | None, description: str | None, vevents: Sequence[
     return b"".join((_shell_bytes(name, description), *vevents, _END))
 
 
+# Serialised event VEVENTs by (context, venues' hash), then by (event id, updated_at): lets a
+# feed read only the rows that changed (``feeds.service.EventList.vevents``).
+_written_events: dict[tuple, dict[tuple, bytes]] = {}
+
+
+def written_events(prefix: tuple) -> dict[tuple, bytes]:
+    return _written_events.get(prefix, {})
+
+
+def keep_written_events(prefix: tuple, written: dict[tuple, bytes]) -> None:
+    if prefix not in _written_events and len(_written_events) >= 8:
+        _written_events.clear()
+    _written_events[prefix] = written
+
+
 def clear_cache() -> None:
     """Forget serialised components (benchmarks measure the cold path with it)."""
     _cached_vevent.cache_clear()
     _shell_bytes.cache_clear()
+    _written_events.clear()
 
 
 # ----------------------------------------------------------------------------- attachment
