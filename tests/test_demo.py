@@ -788,3 +788,17 @@ def test_an_event_not_yet_open_offers_to_tell_when_it_opens(client, loaded):
     later = _not_yet_open()
     page = client.get(f"/events/{later.slug}").text
     assert "Tell me when booking opens" in page
+
+
+def test_a_training_coordinator_booked_a_team_on_the_conference(loaded):
+    from bookings.booking.models import BookingGroup
+
+    (conference,) = [e for e in _upcoming_and_past()[0] if e.kind == EventKind.conference]
+    (team,) = db.session.scalars(select(BookingGroup)).all()
+    assert team.event_id == conference.id and team.booker_email.endswith("@example.org")
+    colleagues = db.session.scalars(select(Booking).where(Booking.group_id == team.id)).all()
+    assert len(colleagues) == 4 == loaded[f"colleagues booked as one team on {conference.title}"]
+    assert {b.status for b in colleagues} == {BookingStatus.confirmed}
+    assert len({b.organisation for b in colleagues}) == 1
+    assert len({b.queued_at for b in colleagues}) == 1
+    assert all(b.email.endswith("@example.org") for b in colleagues)

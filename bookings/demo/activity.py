@@ -26,7 +26,7 @@ from bookings.booking.service import (
 )
 from bookings.db import db, unit_of_work
 from bookings.demo import data
-from bookings.demo.delegates import book_upcoming
+from bookings.demo.delegates import book_team, book_upcoming
 from bookings.events.models import Event, EventMessage
 from bookings.london import london_date, london_datetime
 
@@ -149,6 +149,10 @@ def load(
         limited = _limit_sectors(limits, copies[limits["event"]], organiser, now)
         upcoming = [event for event in copies.values() if event.starts_at > now]
         summary = book_upcoming(upcoming, copies[settings["full"]], opened_at, now, taken)
+        team = settings["team"]
+        summary[f"colleagues booked as one team on {copies[team['event']].title}"] = book_team(
+            copies[team["event"]], team
+        )
         for spec in log:
             at = london_datetime(today - timedelta(days=spec["days_ago"]), spec["at"])
             _entry(spec, copies[spec["event"]], at, organiser)

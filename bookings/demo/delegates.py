@@ -14,7 +14,15 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from bookings.booking.models import Allocation, Booking, BookingStatus, Lscb, LscbKind, Sector
+from bookings.booking.models import (
+    Allocation,
+    Booking,
+    BookingGroup,
+    BookingStatus,
+    Lscb,
+    LscbKind,
+    Sector,
+)
 from bookings.booking.service import active_lscbs, active_sectors, availability, new_reference
 from bookings.db import db, require_unit_of_work, unit_of_work, utcnow
 from bookings.demo import data
@@ -358,3 +366,34 @@ def _through_links(
                 )
             )
     return rows
+
+
+def book_team(event: Event, spec: dict[str, Any]) -> int:
+    """A made-up training co-ordinator's team: the event's first ``size`` confirmed made-up
+    bookings become colleagues booked together in one form (one moment, one organisation).
+    Like every demo booking it writes no e-mail, and the team has no working link."""
+    require_unit_of_work("the demo's team booking")
+    colleagues = list(
+        db.session.scalars(
+            select(Booking)
+            .where(Booking.event_id == event.id, Booking.status == BookingStatus.confirmed)
+            .order_by(*Booking.waiting_order())
+            .limit(spec["size"])
+        )
+    )
+    booked_at = colleagues[0].queued_at
+    group = BookingGroup(
+        event=event,
+        booker_name=spec["booker"],
+        booker_email=spec["email"],
+        token_salt="",
+        token_hash=hashlib.sha256(f"demo-team-{event.id}".encode()).hexdigest(),
+        created_at=booked_at,
+    )
+    db.session.add(group)
+    for booking in colleagues:
+        booking.group = group
+        booking.organisation = spec["organisation"]
+        booking.queued_at = booking.confirmed_at = booking.created_at = booked_at
+    db.session.flush()
+    return len(colleagues)
