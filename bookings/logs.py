@@ -21,7 +21,7 @@ from flask import Flask
 from flask.logging import default_handler
 from sqlalchemy.exc import StatementError
 
-from bookings.web import ACCESS_LOGGERS, MANAGE_LINK
+from bookings.web import ACCESS_LOGGERS, redact_links
 
 # Their messages describe code (a name, an attribute, a type), not the data it was handling.
 CODE_ERRORS = (AttributeError, ImportError, NameError, NotImplementedError, TypeError)
@@ -37,8 +37,9 @@ class HidePersonalData(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if MANAGE_LINK.search(message):
-            record.msg, record.args = MANAGE_LINK.sub("/bookings/[link]", message), ()
+        safe = redact_links(message)
+        if safe != message:
+            record.msg, record.args = safe, ()
         if record.exc_info:
             error = record.exc_info[1]
             record.exc_info = None

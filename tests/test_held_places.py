@@ -584,3 +584,35 @@ def test_allocations_cannot_change_once_their_release_time_has_passed(make, lamb
     with pytest.raises(service.HeldPlacesError, match="were released on"):
         service.set_allocation(event.id, lambeth.id, 2, now=release + timedelta(minutes=1))
     assert allocation_of(event, lambeth).reserved == 1
+
+
+def test_neither_a_smaller_capacity_nor_an_override_takes_a_sector_past_its_cap(
+    make, social, health, lambeth
+):
+    event = make.event(capacity=10)
+    service.set_sector_limits(event.id, [service.LimitInput(social.id, None, 50, None)])
+    for _ in range(5):
+        assert book(event, social, lambeth).status == BookingStatus.confirmed
+    waiting = book(event, social, lambeth)
+    assert waiting.status == BookingStatus.waitlisted
+
+    # 5 social-care places are half of 10, but more than half of 8.
+    with pytest.raises(service.CapacityTooLow, match="Social care already has 5 confirmed"):
+        service.change_capacity(event.id, 8)
+    # At 12 places the cap is 6: the waiting one gets the sixth.
+    assert [b.id for b in service.change_capacity(event.id, 12)] == [waiting.id]
+    waiting = book(event, social, lambeth)
+    assert waiting.status == BookingStatus.waitlisted
+
+    with pytest.raises(service.CapOverrun, match="Social care is at its cap"):
+        service.confirm_with_override(waiting.id, "A speaker's colleague")
+    db.session.refresh(waiting)
+    assert waiting.status == BookingStatus.waitlisted
+    confirmed_social = db.session.scalar(
+        select(func.count(Booking.id)).where(
+            Booking.event_id == event.id,
+            Booking.sector_id == social.id,
+            Booking.status == BookingStatus.confirmed,
+        )
+    )
+    assert confirmed_social == 6

@@ -167,3 +167,19 @@ def test_request_logs_keep_query_names_but_not_values(app, caplog):
     assert caplog.text.count("/manage/events/3/check-in?q=[value]&page=[value]") == 3
     for marker in MARKERS:
         assert marker not in caplog.text
+
+
+def test_request_logs_hide_every_secret_link(app, caplog):
+    """Manage, team and "my bookings" links, and an LSCB's booking link, each open something."""
+    caplog.set_level(logging.INFO)
+    secret = "Ab3_-" * 9
+    paths = {
+        f"/bookings/{secret}": "/bookings/[link]",
+        f"/bookings/teams/{secret}": "/bookings/[link]",
+        f"/events/london-disturbances/lscb/{secret}": "/events/london-disturbances/lscb/[link]",
+    }
+    for path in paths:
+        logging.getLogger("werkzeug").info('127.0.0.1 - - "GET %s HTTP/1.1" 200 -', path)
+    assert secret not in caplog.text
+    for shown in paths.values():
+        assert f'"GET {shown} HTTP/1.1"' in caplog.text

@@ -224,6 +224,8 @@ def override(event_id: int, booking_id: int):
             _, raised = service.confirm_with_override(booking.id, form.reason.data)
         except service.NotWaitlisted:
             flash("This delegate is no longer on the waiting list.", "error")
+        except service.CapOverrun as overrun:
+            flash(str(overrun), "error")
         else:
             extra = " Places were raised by one to make room." if raised else ""
             flash(f"{booking.reference} now has a confirmed place and has been e-mailed.{extra}")

@@ -143,6 +143,10 @@ class AlreadyBooked(Exception):
     """This address already holds an active booking for the event."""
 
 
+class CapOverrun(Exception):
+    """The change would put a sector above its cap; the message says which, for the organiser."""
+
+
 class CapacityTooLow(Exception):
     """Capacity may not fall below the confirmed places plus those still held back."""
 
@@ -222,13 +226,25 @@ class _Places:
             self.floor_places(self.limits.get(sector_id)) - self.by_sector.get(sector_id, 0), 0
         )
 
-    def cap_places(self, sector_id: int) -> int | None:
-        """The most confirmed places the sector may have (``max_percent`` of capacity, rounded
-        down), None without a cap."""
+    def cap_places(self, sector_id: int, capacity: int | None = None) -> int | None:
+        """The most confirmed places the sector may have (``max_percent`` of capacity, or of
+        a proposed ``capacity``, rounded down), None without a cap."""
         limit = self.limits.get(sector_id)
         if limit is None or limit.max_percent is None:
             return None
-        return limit.max_percent * self.event.capacity // 100
+        return limit.max_percent * (self.event.capacity if capacity is None else capacity) // 100
+
+    def refuse_over_caps(self, capacity: int | None = None) -> None:
+        """No change may leave a sector above its cap (invariant 6): raises ``CapOverrun``."""
+        for sector_id, limit in self.limits.items():
+            cap = self.cap_places(sector_id, capacity)
+            confirmed = self.by_sector.get(sector_id, 0)
+            if cap is not None and confirmed > cap:
+                raise CapOverrun(
+                    f"{limit.sector.name} already has {confirmed} confirmed places, more than "
+                    f"its cap of {cap} (at most {limit.max_percent}% of "
+                    f"{self.event.capacity if capacity is None else capacity} places)."
+                )
 
     def at_cap(self, sector_id: int) -> bool:
         cap = self.cap_places(sector_id)
@@ -748,6 +764,10 @@ def change_capacity(event_id: int, capacity: int, now: datetime | None = None) -
             raise CapacityTooLow(
                 f"{places.confirmed} places are already confirmed; capacity cannot go below that."
             )
+        try:
+            places.refuse_over_caps(capacity)
+        except CapOverrun as overrun:
+            raise CapacityTooLow(str(overrun)) from None
         event.capacity = capacity
         db.session.flush()
         return promoted + _promote(event, now)
@@ -1073,14 +1093,10 @@ def set_sector_limits(
                 )
         db.session.flush()
         places = _places(event, now)
-        for sector_id in places.limits:
-            cap = places.cap_places(sector_id)
-            confirmed = places.by_sector.get(sector_id, 0)
-            if cap is not None and confirmed > cap:
-                raise HeldPlacesError(
-                    f"{sectors[sector_id].name} already has {confirmed} confirmed places, "
-                    f"more than a cap of {cap}."
-                )
+        try:
+            places.refuse_over_caps()
+        except CapOverrun as overrun:
+            raise HeldPlacesError(str(overrun)) from None
         _check_held(places)
         if changes:
             accounts.audit(
@@ -1597,6 +1613,11 @@ def confirm_with_override(
         if booking.status != BookingStatus.waitlisted or event.status == EventStatus.cancelled:
             raise NotWaitlisted()
         places = _places(event, now)
+        if places.at_cap(booking.sector_id):
+            raise CapOverrun(
+                f"{booking.sector.name} is at its cap for this event, so no one from it can be "
+                "given a place until its cap or the capacity is raised (Sector limits)."
+            )
         # Beyond the general places it would take one held for an LSCB or a sector.
         raised = places.general_left <= 0
         accounts.audit(

@@ -17,7 +17,9 @@ from bookings import london
 from bookings.db import db
 from bookings.web import input as edge
 
+# A manage, team or "my bookings" link, or an LSCB's booking link: each is a key to something.
 MANAGE_LINK = re.compile(r"/bookings/(?:[a-z]+/)?[A-Za-z0-9_-]{20,}")
+LSCB_LINK = re.compile(r"(?<=/lscb/)[A-Za-z0-9_-]{20,}")
 # The servers' request logs: the dev server's (make run) and gunicorn's, when switched on.
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
@@ -27,9 +29,15 @@ class RedactManageLinks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if MANAGE_LINK.search(message):
-            record.msg, record.args = MANAGE_LINK.sub("/bookings/[link]", message), ()
+        safe = redact_links(message)
+        if safe != message:
+            record.msg, record.args = safe, ()
         return True
+
+
+def redact_links(text: str) -> str:
+    """The text with every secret link's key replaced by ``[link]``."""
+    return LSCB_LINK.sub("[link]", MANAGE_LINK.sub("/bookings/[link]", text))
 
 
 def paragraphs(text: str) -> Markup:
