@@ -119,15 +119,21 @@ def test_a_bad_address_is_refused(app, client, make):
     assert response.status_code == 422 and _alerts() == []
 
 
-def test_the_purge_removes_alerts_of_ended_events(app, make):
+def test_the_purge_removes_alerts_of_ended_events_and_the_emails_they_wrote(app, make):
     event = _later(make)
     service.subscribe(event.id, "pat@example.org")
+    service.subscribe(event.id, "sam@example.org")
+    assert sender.run_round_jobs(event.booking_opens_at)["tell when booking opens"] == 2
+    service.subscribe(event.id, "pat@example.org")
+    sender.send_all_due()
     event.starts_at = utcnow() - timedelta(days=3)
     event.ends_at = utcnow() - timedelta(days=3, hours=-2)
     event.booking_opens_at = None
     db.session.commit()
     privacy.purge(london_date(utcnow()))
     assert _alerts() == []
+    addresses = db.session.scalars(select(OutboxMessage.recipient)).all()
+    assert "pat@example.org" not in addresses and "sam@example.org" not in addresses
 
 
 def test_racing_senders_write_each_email_once(app, make, database_url):

@@ -98,7 +98,8 @@ def _message_condition(condition: ColumnElement[bool], before: date) -> ColumnEl
     """Messages about the purged bookings only.
 
     A link reminder names no single booking but lists every live booking at its address, so it
-    goes only when that address keeps no booking this purge leaves alone.
+    goes only when that address keeps no booking this purge leaves alone. "Booking has opened"
+    e-mails go with their ended events: they hold the only copy of the address.
     """
     purged_keys = select(Booking.email_key).where(condition)
     kept_keys = select(Booking.email_key).where(
@@ -117,6 +118,10 @@ def _message_condition(condition: ColumnElement[bool], before: date) -> ColumnEl
             OutboxMessage.booking_id.is_(None),
             recipient.in_(purged_keys),
             recipient.not_in(kept_keys),
+        ),
+        and_(
+            OutboxMessage.kind == "booking_opens",
+            OutboxMessage.data["event"].as_integer().in_(_ended(before)),
         ),
     )
 
