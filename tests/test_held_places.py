@@ -616,3 +616,33 @@ def test_neither_a_smaller_capacity_nor_an_override_takes_a_sector_past_its_cap(
         )
     )
     assert confirmed_social == 6
+
+
+def test_an_event_cannot_move_to_before_its_release(make, lambeth):
+    from bookings.events import service as events
+    from bookings.events.models import Event
+
+    event = make.event(capacity=10)
+    release = event.starts_at - timedelta(days=7)
+    service.allocate(event.id, 2, release)
+    db.session.refresh(event)
+    earlier = event.starts_at - timedelta(days=8)
+    data = events.EventData(
+        title=event.title,
+        slug=event.slug,
+        kind=event.kind,
+        summary=event.summary,
+        description=event.description,
+        notes=event.notes,
+        starts_at=earlier,
+        ends_at=earlier + (event.ends_at - event.starts_at),
+        venue_id=event.venue_id,
+        booking_opens_at=event.booking_opens_at,
+        booking_closes_at=event.booking_closes_at,
+        series=event.series,
+        host_network_id=event.host_network_id,
+    )
+    with pytest.raises(events.EventChangeRefused, match="Change the release time"):
+        events.update_event(event.id, data, event.version, notify_delegates=False)
+    db.session.expire_all()
+    assert db.session.get(Event, event.id).starts_at == release + timedelta(days=7)

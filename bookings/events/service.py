@@ -36,7 +36,13 @@ from bookings.events.models import (
     Speaker,
     Venue,
 )
-from bookings.london import NonexistentLocalTime, london_date, london_datetime, wall_clock
+from bookings.london import (
+    NonexistentLocalTime,
+    format_datetime,
+    london_date,
+    london_datetime,
+    wall_clock,
+)
 from bookings.networks.models import Network
 
 AUDITED_FIELDS = (
@@ -367,6 +373,12 @@ def _save_edit(event: Event, data: EventData, notify_delegates: bool) -> int:
             raise EventChangeRefused(f"Another event already uses the web address {data.slug}.")
         event.slug = data.slug
     moved_slots = _move_programme(event, before["starts_at"], before["ends_at"])
+    release = event.allocations_release_at
+    if release is not None and event.allocations_released_at is None and release >= event.starts_at:
+        raise EventChangeRefused(
+            f"The places held for LSCBs are released on {format_datetime(release)}, which would "
+            "then be after the event starts. Change the release time (Held places) first."
+        )
     db.session.flush()
     told = 0
     time_changed = (before["starts_at"], before["ends_at"]) != (event.starts_at, event.ends_at)
