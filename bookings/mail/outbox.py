@@ -45,6 +45,7 @@ _round_jobs: dict[str, RoundJob] = {}
 _outbox = OutboxMessage.__table__
 # The time the sender renders at: its own clock, or the frozen one a test passed it.
 _sending_at: ContextVar[datetime | None] = ContextVar("sending_at", default=None)
+_BATCH_MEMO = "bookings.mail.batch_memo"
 
 
 class NotSendable(Exception):
@@ -284,6 +285,7 @@ def render_claimed(
     ``now`` as :func:`sending_time`."""
     token = _sending_at.set(now)
     outcomes: dict[int, Rendered | Exception] = {}
+    session.info[_BATCH_MEMO] = {}
     try:
         rows = {
             row.id: row
@@ -309,7 +311,14 @@ def render_claimed(
         return outcomes
     finally:
         _sending_at.reset(token)
+        session.info.pop(_BATCH_MEMO, None)
         session.rollback()
+
+
+def batch_memo(session: Session) -> dict[Any, Any] | None:
+    """A dict that lives while one batch is rendered, for a :func:`preloader` to leave what
+    it read for its renderer (records that ``session.get`` cannot find); None outside."""
+    return session.info.get(_BATCH_MEMO)
 
 
 @dataclass
@@ -324,8 +333,9 @@ class Outcomes:
     released: list[Claimed] = field(default_factory=list)
 
 
-def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
-    """Record a batch's outcomes in one commit. Each update spares a row already sent."""
+def record(session: Session, outcomes: Outcomes, now: datetime, until: datetime) -> None:
+    """Record a batch's outcomes in one commit. Each update spares a row already sent, and a
+    release one that another sender has claimed since this batch's claim (``until``) ran out."""
     unsent_row = _outbox.c.sent_at.is_(None)
     try:
         if outcomes.sent:
@@ -337,7 +347,11 @@ def record(session: Session, outcomes: Outcomes, now: datetime) -> None:
         if outcomes.released:
             session.execute(
                 update(_outbox)
-                .where(_outbox.c.id.in_([c.id for c in outcomes.released]), unsent_row)
+                .where(
+                    _outbox.c.id.in_([c.id for c in outcomes.released]),
+                    unsent_row,
+                    _outbox.c.claimed_until == until,
+                )
                 .values(claimed_until=None)
             )
         for claimed, error in outcomes.failed:

@@ -216,7 +216,7 @@ class _Run:
                 f"{outbox.retry_at(claimed, claimed_at):%Y-%m-%d %H:%M} UTC",
                 error,
             )
-        outbox.record(session, outcomes, claimed_at)
+        outbox.record(session, outcomes, claimed_at, until)
         return report
 
 
