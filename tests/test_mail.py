@@ -504,6 +504,33 @@ def test_a_renderer_that_fails_keeps_the_message_queued_with_back_off(
     assert smtp.received[0].rcpt_tos == ["delegate1@example.org"]
 
 
+def test_a_message_reads_back_exactly_as_rendered(app):
+    from bookings.mail import messages
+
+    subject = "Reminder: " + TITLE + " \u2013 a long title that needs folding across lines" * 2
+    body = "Dear Zoë,\nFrom the organisers: bring your badge.\n"
+    rendered = messages.Rendered(
+        subject=subject,
+        body_text=body,
+        body_html="<p>From the organisers \u2013 café</p>",
+        ics="BEGIN:VCALENDAR\r\nLOCATION:Room ½\r\nEND:VCALENDAR\r\n",
+        ics_filename="naïve.ics",
+    )
+    sender_address = messages.SenderAddress("Board \u2013 LSCB", "events@londonscb.example.org")
+    raw = messages.build(rendered, "zoe@example.org", sender_address, "<outbox.1.2@x>").as_bytes()
+
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["Subject"] == subject
+    assert str(parsed["From"]) == "Board \u2013 LSCB <events@londonscb.example.org>"
+    assert parsed["Message-ID"] == "<outbox.1.2@x>"
+    assert text_part(parsed).replace("\r\n", "\n") == body
+    assert "From the organisers \u2013 café" in html_part(parsed)
+    [calendar] = calendar_parts(parsed)
+    assert calendar.get_filename() == "naïve.ics"
+    assert calendar.get_content().replace("\r\n", "\n") == rendered.ics.replace("\r\n", "\n")
+
+
 def test_a_repeat_after_a_lost_answer_keeps_the_same_message_id(app, make, sector, smtp):
     service.book(make.event().id, details(sector, 1))
     smtp.inbox.keep_but_fail = 1  # takes the message, then answers as if it had not
@@ -656,7 +683,7 @@ def test_errors_are_described_without_addresses():
 # ----------------------------------------------------------------------------- two senders
 
 
-def test_a_message_claimed_by_one_sender_is_skipped_by_another(
+def test_a_batch_claimed_by_one_sender_is_left_alone_by_another(
     app, make, sector, smtp, monkeypatch
 ):
     event = make.event()
@@ -667,20 +694,18 @@ def test_a_message_claimed_by_one_sender_is_skipped_by_another(
 
     def deliver_while_another_sender_runs(self, message, row_id, kind):
         if not inner:
-            # Sender A holds its claim on message 1 and is "talking to SMTP": B runs now.
+            # Sender A holds its claim on messages 1 and 2 and is "talking to SMTP": B runs.
             monkeypatch.setattr(transport.SMTPOutlet, "deliver", deliver)
             inner.append(send_due())
         return deliver(self, message, row_id, kind)
 
     monkeypatch.setattr(transport.SMTPOutlet, "deliver", deliver_while_another_sender_runs)
-    outer = send_due()
+    outer = send_due(limit=2)
 
     [inner_report] = inner
-    assert inner_report.sent == 2  # B took messages 2 and 3, never message 1
-    assert outer.sent == 1 and outer.skipped == 2  # A delivered 1; 2 and 3 were B's
-    assert sorted(r.rcpt_tos[0] for r in smtp.received) == [
-        f"delegate{n}@example.org" for n in (1, 2, 3)
-    ]
+    assert inner_report.sent == 1  # B took message 3, never A's batch
+    assert outer.sent == 2
+    assert [r.rcpt_tos[0] for r in smtp.received] == [f"delegate{n}@example.org" for n in (3, 1, 2)]
 
 
 def test_concurrent_senders_deliver_every_message_once(app, make, sector, smtp):
@@ -720,11 +745,37 @@ def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(app, make, sector,
     now = utcnow()
     db.session.execute(update(OutboxMessage).values(claimed_until=now + timedelta(minutes=1)))
     db.session.commit()
-    assert send_due(now=now).skipped == 0  # a live claim is not even a candidate
+    assert send_due(now=now).handled == 0  # a live claim is not even a candidate
     assert smtp.received == []
     # The sender holding it died; once its claim expires, another delivers the message.
     assert send_due(now=now + timedelta(minutes=2)).sent == 1
     assert len(smtp.received) == 1
+
+
+def test_a_batch_that_outruns_its_claim_puts_the_rest_back_untried(app, make, sector, monkeypatch):
+    # A claim of 1.0 s for two messages (0.6 s for one delivery, 0.2 s for each message);
+    # the first delivery takes 0.5 s, so the second could end after the claim: not tried.
+    monkeypatch.setattr(sender, "CLAIM_MIN", timedelta(0))
+    app.config["MAIL_TIMEOUT"] = 0.05
+    event = make.event()
+    for n in (1, 2):
+        service.book(event.id, details(sector, n))
+    deliver = transport.FileOutlet.deliver
+
+    def slow_deliver(self, message, row_id, kind):
+        outcome = deliver(self, message, row_id, kind)
+        time.sleep(0.5)
+        return outcome
+
+    monkeypatch.setattr(transport.FileOutlet, "deliver", slow_deliver)
+    report = send_due(limit=2)
+
+    assert (report.sent, report.released, report.failed) == (1, 1, 0)
+    first, second = outbox()
+    assert first.sent_at is not None
+    assert second.sent_at is None and second.attempts == 0 and second.claimed_until is None
+    monkeypatch.undo()
+    assert send_due().sent == 1
 
 
 # ----------------------------------------------------------------------------- no mail server

@@ -17,7 +17,7 @@ from bookings.db import db
 from bookings.events.models import SlotKind
 from bookings.london import london_datetime
 from bookings.mail.models import OutboxMessage
-from bookings.mail.sender import run_round_jobs, send_all_due
+from bookings.mail.sender import run_round_jobs, send_all_due, send_due
 from bookings.scheduled import service
 from bookings.scheduled.models import ScheduledKind
 from tests.test_mail import SMTPServer, details, text_part
@@ -319,6 +319,29 @@ def test_the_writing_job_makes_the_same_few_queries_for_many_bookings(
         )
         == 63
     )
+
+
+def test_sending_a_batch_makes_the_same_few_queries_for_many_bookings(
+    app, make, sector, smtp, count_queries
+):
+    day = date(2027, 6, 16)
+    small, large = seminar(make, day), seminar(make, day + timedelta(days=30), capacity=200)
+    booked = london(day - timedelta(days=40), 12)
+    for n in range(2):
+        book(small, sector, n + 1, booked)
+    for n in range(20):
+        book(large, sector, n + 10, booked)
+    send_all_due(now=booked)  # the confirmations
+    counts = []
+    for first_day, expected in ((day, 2), (day + timedelta(days=30), 20)):
+        week_before = london(first_day - timedelta(days=7), 9)
+        run_round_jobs(week_before)
+        with count_queries() as statements:
+            report = send_due(now=week_before)
+        assert report.sent == expected
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    assert len(arrived(smtp, ScheduledKind.joining)) == 22
 
 
 # ----------------------------------------------------------------------------- the console

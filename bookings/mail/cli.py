@@ -26,8 +26,8 @@ def _when(value: datetime | None) -> str:
 
 def _summary(report) -> str:
     parts = [f"{report.sent} sent", f"{report.failed} failed"]
-    if report.skipped:
-        parts.append(f"{report.skipped} taken by another sender")
+    if report.released:
+        parts.append(f"{report.released} put back untried (the batch outran its claim)")
     if report.withdrawn:
         parts.append(f"{report.withdrawn} withdrawn (no longer sendable)")
     if report.deferred:

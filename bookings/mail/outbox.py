@@ -6,9 +6,9 @@ names the kind of message, the booking it is about, the recipient, and in ``data
 cannot be read back later. Each feature registers the renderer of its kinds with
 :func:`renderer`; the sender renders a row when it is due, outside every lock.
 
-Several senders may run at once. One wins a row by a conditional UPDATE (the row's write lock
-makes it atomic), committed before any rendering or network I/O; a claim that outlives its
-sender expires and the row is tried again, so delivery is at-least-once.
+Several senders may run at once. One wins a batch of rows by a conditional UPDATE (the rows'
+write locks make it atomic), committed before any rendering or network I/O; a claim that
+outlives its sender expires and the rows are tried again, so delivery is at-least-once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,13 +36,16 @@ BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 
 Renderer = Callable[[OutboxMessage, Session], Rendered]
+Preloader = Callable[[Session, list[OutboxMessage]], None]
 RoundJob = Callable[[datetime], int]
 
 _renderers: dict[str, Renderer] = {}
+_preloaders: dict[str, Preloader] = {}
 _round_jobs: dict[str, RoundJob] = {}
 _outbox = OutboxMessage.__table__
 # The time the sender renders at: its own clock, or the frozen one a test passed it.
 _sending_at: ContextVar[datetime | None] = ContextVar("sending_at", default=None)
+_BATCH_MEMO = "bookings.mail.batch_memo"
 
 
 class NotSendable(Exception):
@@ -155,6 +158,19 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
+def preloader(*kinds: str) -> Callable[[Preloader], Preloader]:
+    """Register what loads, in a few queries, the records the renderer of ``kinds`` reads for
+    a whole batch of rows (into the session, where ``session.get`` then finds them), so a
+    batch does not cost a query per message. Optional: without one, the renderer reads."""
+
+    def register(function: Preloader) -> Preloader:
+        for kind in kinds:
+            _preloaders[kind] = function
+        return function
+
+    return register
+
+
 def render(message: OutboxMessage) -> Rendered:
     """What the message says now, with links to the site it was queued on.
 
@@ -215,103 +231,161 @@ def due(now: datetime):
     )
 
 
-def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """The next due messages, oldest first; the read ends here, each claim is its own commit."""
-    ids = list(
-        session.scalars(
-            select(_outbox.c.id)
-            .where(*due(now))
-            .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
-            .limit(limit)
+def claim(session: Session, now: datetime, until: datetime, limit: int) -> list[Claimed]:
+    """Claim up to ``limit`` due messages for this sender in one statement and one commit,
+    oldest first; none is another live sender's.
+
+    The ``UPDATE`` repeats the due test on each row it changes, so when two senders pick the
+    same rows the row lock makes the second re-check them and leave them (PostgreSQL re-reads
+    a row a concurrent transaction changed; SQLite runs one writer at a time). On PostgreSQL
+    ``SKIP LOCKED`` lets the second pick other rows instead of waiting for the first.
+    """
+    chosen = (
+        select(_outbox.c.id)
+        .where(*due(now))
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # A CTE, evaluated once: PostgreSQL may rescan a plain ``IN (… LIMIT n)`` subquery
+        # and so claim more than ``limit`` rows.
+        picked = chosen.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+        chosen = select(picked.c.id)
+    statement = (
+        update(_outbox)
+        .where(_outbox.c.id.in_(chosen.scalar_subquery()), *due(now))
+        .values(claimed_until=until)
+        .returning(
+            _outbox.c.id,
+            _outbox.c.kind,
+            _outbox.c.recipient,
+            _outbox.c.attempts,
+            _outbox.c.created_at,
         )
     )
-    session.rollback()
-    return ids
-
-
-def claim(session: Session, row_id: int, now: datetime, until: datetime) -> Claimed | None:
-    """Claim one message for this sender, or None when another sender has it (or sent it)."""
     try:
-        result = session.execute(
-            update(_outbox).where(_outbox.c.id == row_id, *due(now)).values(claimed_until=until)
-        )
-        if result.rowcount != 1:
-            session.rollback()
-            return None
-        row = session.execute(
-            select(
-                _outbox.c.id,
-                _outbox.c.kind,
-                _outbox.c.recipient,
-                _outbox.c.attempts,
-                _outbox.c.created_at,
-            ).where(_outbox.c.id == row_id)
-        ).one()
+        rows = session.execute(statement).all()
         session.commit()
     except BaseException:
         session.rollback()
         raise
-    return Claimed(row.id, row.kind, row.recipient, row.attempts or 0, row.created_at)
+    return sorted(
+        (Claimed(r.id, r.kind, r.recipient, r.attempts or 0, r.created_at) for r in rows),
+        key=lambda claimed: claimed.id,
+    )
 
 
-def render_claimed(session: Session, claimed: Claimed, now: datetime | None = None) -> Rendered:
-    """Render a claimed message in a read-only transaction, ended before anything is sent;
-    renderers read ``now`` as :func:`sending_time`."""
+def render_claimed(
+    session: Session, batch: list[Claimed], now: datetime | None = None
+) -> dict[int, Rendered | Exception]:
+    """Render a claimed batch in one read-only transaction, ended before anything is sent:
+    each message's text, or the exception that stopped it (:class:`NotSendable`,
+    :class:`NotYet`, a renderer's failure). The rows are read in one query and each kind's
+    :func:`preloader` loads what its renderer reads for the whole batch; renderers read
+    ``now`` as :func:`sending_time`."""
     token = _sending_at.set(now)
+    outcomes: dict[int, Rendered | Exception] = {}
+    session.info[_BATCH_MEMO] = {}
     try:
-        message = session.get(OutboxMessage, claimed.id)
-        if message is None:  # purged since it was claimed
-            raise NotSendable("the message was deleted")
-        return render(message)
+        rows = {
+            row.id: row
+            for row in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_([c.id for c in batch]))
+            )
+        }
+        kinds: dict[str, list[OutboxMessage]] = {}
+        for row in rows.values():
+            kinds.setdefault(row.kind, []).append(row)
+        for kind, of_kind in kinds.items():
+            preload = _preloaders.get(kind)
+            if preload is not None:
+                preload(session, of_kind)
+        for claimed in batch:
+            row = rows.get(claimed.id)
+            try:
+                if row is None:  # purged since it was claimed
+                    raise NotSendable("the message was deleted")
+                outcomes[claimed.id] = render(row)
+            except Exception as exc:
+                outcomes[claimed.id] = exc
+        return outcomes
     finally:
         _sending_at.reset(token)
+        session.info.pop(_BATCH_MEMO, None)
         session.rollback()
 
 
-def mark_sent(session: Session, claimed: Claimed, now: datetime) -> None:
-    session.execute(
-        update(_outbox)
-        .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
-        .values(sent_at=now, claimed_until=None)
-    )
-    session.commit()
+def batch_memo(session: Session) -> dict[Any, Any] | None:
+    """A dict that lives while one batch is rendered, for a :func:`preloader` to leave what
+    it read for its renderer (records that ``session.get`` cannot find); None outside."""
+    return session.info.get(_BATCH_MEMO)
 
 
-def mark_failed(session: Session, claimed: Claimed, error: str, now: datetime) -> datetime:
-    """Record a failed attempt; returns when the message is due again."""
-    retry_at = now + backoff(claimed.attempts + 1)
-    session.execute(
-        update(_outbox)
-        .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
-        .values(
-            attempts=_outbox.c.attempts + 1,
-            last_error=error,
-            next_attempt_at=retry_at,
-            claimed_until=None,
-        )
-    )
-    session.commit()
-    return retry_at
+@dataclass
+class Outcomes:
+    """What became of a delivered batch, recorded together by :func:`record`."""
+
+    sent: list[Claimed] = field(default_factory=list)
+    failed: list[tuple[Claimed, str]] = field(default_factory=list)
+    withdrawn: list[tuple[Claimed, str]] = field(default_factory=list)
+    deferred: list[tuple[Claimed, datetime]] = field(default_factory=list)
+    # Not tried: the batch outran its claim. Put back as they were, no attempt counted.
+    released: list[Claimed] = field(default_factory=list)
 
 
-def withdraw(session: Session, claimed: Claimed, reason: str, now: datetime) -> None:
-    """Record that the message will never be sent, and why."""
-    session.execute(
-        update(_outbox)
-        .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
-        .values(withdrawn_at=now, last_error=f"withdrawn: {reason}", claimed_until=None)
-    )
-    session.commit()
+def record(session: Session, outcomes: Outcomes, now: datetime, until: datetime) -> None:
+    """Record a batch's outcomes in one commit. Each update spares a row already sent, and a
+    release one that another sender has claimed since this batch's claim (``until``) ran out."""
+    unsent_row = _outbox.c.sent_at.is_(None)
+    try:
+        if outcomes.sent:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id.in_([c.id for c in outcomes.sent]), unsent_row)
+                .values(sent_at=now, claimed_until=None)
+            )
+        if outcomes.released:
+            session.execute(
+                update(_outbox)
+                .where(
+                    _outbox.c.id.in_([c.id for c in outcomes.released]),
+                    unsent_row,
+                    _outbox.c.claimed_until == until,
+                )
+                .values(claimed_until=None)
+            )
+        for claimed, error in outcomes.failed:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == claimed.id, unsent_row)
+                .values(
+                    attempts=_outbox.c.attempts + 1,
+                    last_error=error,
+                    next_attempt_at=retry_at(claimed, now),
+                    claimed_until=None,
+                )
+            )
+        for claimed, reason in outcomes.withdrawn:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == claimed.id, unsent_row)
+                .values(withdrawn_at=now, last_error=f"withdrawn: {reason}", claimed_until=None)
+            )
+        for claimed, until in outcomes.deferred:
+            session.execute(
+                update(_outbox)
+                .where(_outbox.c.id == claimed.id, unsent_row)
+                .values(next_attempt_at=until, claimed_until=None)
+            )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
-def defer(session: Session, claimed: Claimed, until: datetime) -> None:
-    """Put a message back until it is due (:class:`NotYet`); no attempt is counted."""
-    session.execute(
-        update(_outbox)
-        .where(_outbox.c.id == claimed.id, _outbox.c.sent_at.is_(None))
-        .values(next_attempt_at=until, claimed_until=None)
-    )
-    session.commit()
+def retry_at(claimed: Claimed, now: datetime) -> datetime:
+    """When a message that failed now is due again."""
+    return now + backoff(claimed.attempts + 1)
 
 
 # ----------------------------------------------------------------------------- work before a round

@@ -1,5 +1,6 @@
 """What features use of mail: queue a message in the change's transaction, register the
-renderer that words a kind when it is due, remove the written copies of purged messages, and
+renderer that words a kind when it is due (and, optionally, the preloader that reads what it
+needs for a whole batch), remove the written copies of purged messages, and
 queue many at once that go at most once each (``queue_selected``), and
 the one reading of the sender's address (the calendars' ORGANIZER uses it too).
 
@@ -11,8 +12,10 @@ from bookings.mail.messages import Rendered, SenderAddress, from_templates
 from bookings.mail.outbox import (
     NotSendable,
     NotYet,
+    batch_memo,
     every_round,
     once_queued,
+    preloader,
     queue,
     queue_selected,
     renderer,
@@ -25,9 +28,11 @@ __all__ = [
     "NotYet",
     "Rendered",
     "SenderAddress",
+    "batch_memo",
     "every_round",
     "from_templates",
     "once_queued",
+    "preloader",
     "queue",
     "queue_selected",
     "remove_written",

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
@@ -23,7 +23,13 @@ from bookings.london import format_date, london_date
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 from bookings.privacy import service as privacy
-from bookings.scheduled.models import ScheduledKind, Setting, setting_for, window
+from bookings.scheduled.models import (
+    ScheduledKind,
+    ScheduledSetting,
+    Setting,
+    setting_for,
+    window,
+)
 
 # What a preview shows instead of a delegate's private link.
 LINK_PLACEHOLDER = "[their private booking link]"
@@ -76,7 +82,7 @@ def _checked(message: OutboxMessage, session: Session, kind: ScheduledKind) -> m
     event = booking.event
     if event.status != EventStatus.published:
         raise mail.NotSendable("the event is cancelled")
-    setting = setting_for(session, event.id, kind)
+    setting = _setting(session, event.id, kind)
     if not setting.enabled:
         raise mail.NotSendable("the organisers turned this message off")
     now = mail.sending_time()
@@ -92,6 +98,41 @@ def _checked(message: OutboxMessage, session: Session, kind: ScheduledKind) -> m
     ):
         raise mail.NotSendable("the delegate attended, or attendance was not taken")
     return words(setting, booking, booking_service.manage_url(booking), now)
+
+
+def _setting(session: Session, event_id: int, kind: ScheduledKind) -> Setting:
+    settings = (mail.batch_memo(session) or {}).get(_SETTINGS)
+    if settings is not None and event_id in settings:
+        return Setting.of(kind, settings[event_id].get(kind))
+    return setting_for(session, event_id, kind)
+
+
+_SETTINGS = "scheduled settings"
+_BOOKINGS = "scheduled bookings"
+
+
+@mail.preloader(*(kind.mail_kind for kind in ScheduledKind))
+def _preload(session: Session, messages: list[OutboxMessage]) -> None:
+    """A batch's bookings, their events and venues, and the events' settings, in two queries
+    rather than several per message."""
+    ids = {message.booking_id for message in messages if message.booking_id}
+    if not ids:
+        return
+    bookings = session.scalars(
+        select(Booking)
+        .where(Booking.id.in_(ids))
+        .options(joinedload(Booking.event).joinedload(Event.venue))
+    ).all()
+    events = {booking.event_id for booking in bookings}
+    settings: dict[int, dict[ScheduledKind, ScheduledSetting]] = {e: {} for e in events}
+    for row in session.scalars(
+        select(ScheduledSetting).where(ScheduledSetting.event_id.in_(events))
+    ):
+        settings[row.event_id][row.kind] = row
+    memo = mail.batch_memo(session)
+    if memo is not None:
+        memo[_SETTINGS] = settings
+        memo[_BOOKINGS] = bookings  # the session holds them weakly: kept for session.get
 
 
 def _attendance_taken(session: Session, event_id: int) -> bool:
