@@ -484,8 +484,8 @@ def build_world(make, login) -> World:
             ),
         )
     assert waiting.booking.status == BookingStatus.waitlisted
-    held = past_event(make, slug="corpus-held")
-    attended, attended_token = delegate(held, health, name="Di Dogwood")
+    past = past_event(make, slug="corpus-held")
+    attended, attended_token = delegate(past, health, name="Di Dogwood")
     number = certificate_service.issue(attended.id).number
     paper = papers.add_paper(
         papers.PaperData("Slides", Audience.everyone, None, "https://example.org/slides"),
@@ -514,7 +514,7 @@ def build_world(make, login) -> World:
         network_slug=network.slug,
         override={"event_id": full.id, "booking_id": waiting.booking.id},
         aftercare={
-            "event_id": held.id,
+            "event_id": past.id,
             "booking_id": attended.id,
             "token": attended_token,
             "number": number,
