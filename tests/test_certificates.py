@@ -160,6 +160,39 @@ def test_organisers_set_hours_and_level_and_the_default_comes_from_the_programme
     assert "Hours of learning: 6.5 hours" in text and "Competence level: Level 3" in text
 
 
+def test_an_issued_certificate_keeps_what_it_said_when_the_event_changes(app, client, make, login):
+    login()
+    sector = make.sector("Health")
+    event = past_event(make, title="Working with fathers")
+    client.post(
+        f"/manage/events/{event.id}/certificates", data={"hours": "6.5", "level": "Level 3"}
+    )
+    booking, token = delegate(event, sector, name="Ann Ahs")
+    number = issue_through_page(client, token)
+    printed_date = service.verification(number).event_date
+
+    client.post(f"/manage/events/{event.id}/certificates", data={"hours": "2", "level": "Level 1"})
+    event.title = "Working with fathers and carers"
+    event.starts_at -= timedelta(days=1)
+    event.ends_at -= timedelta(days=1)
+    db.session.commit()
+    client.post(
+        f"/manage/events/{event.id}/certificates/{booking.id}/name", data={"name": "Ann Ash"}
+    )
+
+    page = app.test_client().get(f"/certificates/{number}").text
+    assert "6.5 hours" in page and "Level 3" in page and printed_date in page
+    assert "Working with fathers" in page and "and carers" not in page
+    assert "2 hours" not in page and "Level 1" not in page
+    text = pdf_text(client.get(f"/bookings/{token}/certificate.pdf").data)
+    assert "Hours of learning: 6.5 hours" in text and "Ann Ash" in text
+    # A certificate issued after the change says what the event says now.
+    _later, later_token = delegate(event, sector)
+    later = service.verification(issue_through_page(client, later_token))
+    assert later.hours == "2 hours" and later.level == "Level 1"
+    assert later.event_title == "Working with fathers and carers"
+
+
 def test_only_after_the_evaluation_when_switched_on(client, make, login):
     login()
     sector = make.sector("Health")

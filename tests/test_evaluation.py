@@ -190,6 +190,20 @@ def _answered(event, sector, n: int, rating: int = 4) -> list[Booking]:
     return made
 
 
+def _shown_groups(results: service.Results) -> list[tuple[str, int]]:
+    rows = results.sectors + ([results.other] if results.other else [])
+    return [(r.name, r.responses) for r in rows]
+
+
+def _assert_nothing_small_can_be_worked_out(results: service.Results) -> None:
+    """Every row shown, and what the total leaves when the rows shown are taken from it, has
+    at least the threshold: a withheld group cannot be recovered by subtraction."""
+    shown = _shown_groups(results)
+    assert all(n >= service.SECTOR_THRESHOLD for _name, n in shown)
+    left = results.responses - sum(n for _name, n in shown)
+    assert left == 0 or not shown
+
+
 def test_a_sector_is_shown_only_with_five_responses(client, make, login):
     login()
     health, probation, police = (
@@ -200,24 +214,31 @@ def test_a_sector_is_shown_only_with_five_responses(client, make, login):
     event = past_event(make)
     _answered(event, health, 5, rating=5)
     _answered(event, probation, 4, rating=1)
+    # Health alone beside the overall figures would give away the four probation answers.
     results = service.results(event)
-    assert [(row.name, row.responses) for row in results.sectors] == [("Health", 5)]
-    assert results.sectors[0].means == [5.0] * 4
-    assert results.other is None and results.withheld == 1
+    assert results.sectors == [] and results.other is None and results.withheld == 2
+    _assert_nothing_small_can_be_worked_out(results)
     page = client.get(f"/manage/stats/events/{event.id}").text
-    assert "Probation" not in page.split('id="by-sector"')[1].split('id="not-answered"')[0]
-    assert "1 sector is left out" in page
+    breakdown = page.split('id="by-sector"')[1].split('id="not-answered"')[0]
+    assert "Probation" not in breakdown and "Health" not in breakdown
+    assert "No breakdown yet: 2 sectors answered" in breakdown
 
     _answered(event, probation, 1, rating=1)
     _answered(event, police, 2, rating=3)
     results = service.results(event)
+    assert [(row.name, row.responses) for row in results.sectors] == [("Health", 5)]
+    assert results.other.name == "Other sectors" and results.other.responses == 7
+    _assert_nothing_small_can_be_worked_out(results)
+
+    _answered(event, police, 3, rating=3)
+    results = service.results(event)
     assert [(row.name, row.responses) for row in results.sectors] == [
         ("Health", 5),
         ("Probation", 5),
+        ("Police", 5),
     ]
-    assert results.other is None and results.withheld == 1
+    assert results.other is None
 
-    _answered(event, police, 3, rating=3)
     other = past_event(make)
     _answered(other, health, 5)
     _answered(other, probation, 3)
@@ -225,6 +246,33 @@ def test_a_sector_is_shown_only_with_five_responses(client, make, login):
     grouped = service.results(other)
     assert [row.name for row in grouped.sectors] == ["Health"]
     assert grouped.other.name == service.OTHER_SECTORS and grouped.other.responses == 5
+    _assert_nothing_small_can_be_worked_out(grouped)
+
+
+def test_a_lone_withheld_answer_takes_the_smallest_shown_sector_with_it(client, make, login):
+    login()
+    health, police, probation = (
+        make.sector("Health"),
+        make.sector("Police"),
+        make.sector("Probation"),
+    )
+    event = past_event(make)
+    _answered(event, health, 6, rating=5)
+    _answered(event, police, 5, rating=3)
+    _answered(event, probation, 1, rating=1)
+    results = service.results(event)
+    assert [(row.name, row.responses) for row in results.sectors] == [("Health", 6)]
+    assert results.other.responses == 6
+    _assert_nothing_small_can_be_worked_out(results)
+    page = client.get(f"/manage/stats/events/{event.id}").text
+    breakdown = page.split('id="by-sector"')[1].split('id="not-answered"')[0]
+    assert "Police" not in breakdown and "Probation" not in breakdown
+    assert "Other sectors" in breakdown
+
+    text = client.get(f"/manage/events/{event.id}/evaluation.csv").data.decode("utf-8-sig")
+    sectors = [row[2] for row in list(csv.reader(io.StringIO(text)))[1:]]
+    assert sectors.count("Health") == 6 and sectors.count("Other sectors") == 6
+    assert "Police" not in text and "Probation" not in text
 
 
 def test_the_stats_page_shows_rate_distributions_quotes_and_who_has_not_answered(
@@ -267,7 +315,9 @@ def test_the_csv_has_one_row_per_response_and_no_names(client, make, login):
     assert "May quote: What will you do differently as a result of this event?" in rows[0]
     assert len(rows) == 7
     sectors = [row[2] for row in rows[1:]]
-    assert sectors.count("Health") == 5 and "Probation" not in sectors
+    # Health beside the totals would give away the lone probation answer: no breakdown.
+    assert "Health" not in sectors and "Probation" not in sectors
+    assert set(sectors) == {"Not shown (too few responses)"}
     assert lone.name not in text and "Delegate" not in text
 
 

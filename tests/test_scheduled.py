@@ -119,8 +119,9 @@ def test_each_kind_arrives_once_at_its_time_and_says_what_it_should(app, make, s
     send_all_due(now=london(day + timedelta(days=2), 10))
     [thanks] = arrived(smtp, ScheduledKind.thanks)
     assert thanks["To"] == "delegate1@example.org"
-    assert "feedback" in text_part(thanks) and "certificate" in text_part(thanks)
-    assert "can be downloaded until Wednesday 14 June 2028" in text_part(thanks)
+    assert "feedback form, open until Wednesday 14 July 2027, 1pm" in text_part(thanks)
+    assert "certificate of attendance is ready to download" in text_part(thanks)
+    assert "and certificate can be used until Wednesday 14 June 2028" in text_part(thanks)
     [note] = arrived(smtp, ScheduledKind.missed)
     assert note["To"] == "delegate2@example.org"
     assert missed.id != came.id
@@ -164,6 +165,40 @@ def test_nine_am_london_across_the_clock_changes(
         reminder_utc.replace(tzinfo=UTC),
     ]
     assert event.id
+
+
+def test_the_thank_you_promises_only_what_the_booking_page_offers(app, make, sector, smtp):
+    from bookings.certificates import service as certificates
+    from bookings.evaluation import service as evaluation
+
+    day = date(2027, 6, 16)
+    gated, plain = seminar(make, day), seminar(make, day)
+    certificates.save_settings(gated.id, None, "", after_evaluation=True)
+    early = london(day - timedelta(days=30), 12)
+    waiting, answered = book(gated, sector, 1, early), book(gated, sector, 2, early)
+    late = book(plain, sector, 3, early)
+    for made in (waiting, answered, late):
+        booking.check_in(made.id, now=london(day, 9, 50))
+    evaluation.submit(
+        answered.id,
+        [evaluation.Answer(rating=4)] * 4 + [evaluation.Answer(text="")],
+        now=london(day, 14),
+    )
+    evaluation.set_closing(plain.id, london(day, 18))
+
+    send_all_due(now=london(day + timedelta(days=1), 10))
+    said = {
+        address: text_part(arrived(smtp, ScheduledKind.thanks, address)[0])
+        for address in ("delegate1@example.org", "delegate2@example.org", "delegate3@example.org")
+    }
+    first, second, third = said.values()
+    assert "feedback form, open until Wednesday 14 July 2027" in first
+    assert "as soon as you have given your feedback" in first
+    assert "ready to download" not in first
+    assert "Thank you for your feedback" in second and "ready to download" in second
+    assert "feedback form" not in second
+    # The evaluation closed before the message went: no form is promised, the certificate is.
+    assert "feedback" not in third and "ready to download" in third
 
 
 def test_a_late_booking_gets_joining_instructions_at_once_and_no_reminder_on_the_day(

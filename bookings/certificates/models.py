@@ -27,7 +27,10 @@ class CertificateSettings(db.Model):
 
 class Certificate(db.Model):
     """A booking's certificate, numbered once. ``issued_name`` is the name printed on it
-    (personal data: the purge blanks it); the number, the event and the hours outlive it."""
+    (personal data: the purge blanks it); the number, the event and the hours outlive it.
+    The event's title and date, the hours and the level are kept as issued, so that later
+    changes to the event do not change what a certificate already given says (None: issued
+    before they were kept; the event's current facts are shown)."""
 
     __tablename__ = "certificates"
 
@@ -41,5 +44,9 @@ class Certificate(db.Model):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     demo: Mapped[bool] = mapped_column(default=False)
+    event_title: Mapped[str | None] = mapped_column(String(200))
+    event_date: Mapped[str | None] = mapped_column(String(40))
+    learning_minutes: Mapped[int | None] = mapped_column()
+    level: Mapped[str | None] = mapped_column(String(60))
 
     booking: Mapped[Booking] = relationship()

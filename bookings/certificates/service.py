@@ -1,8 +1,10 @@
 """The certificates' rules: who may have one, its number, what it says, who sees the name.
 
 A certificate is numbered once, when first asked for, and keeps its number for good: a name an
-organiser corrects reissues it under the same number. The public verification page confirms the
-event, its date and the hours; it names the delegate only if the delegate chose so. The purge
+organiser corrects reissues it under the same number. It keeps the event's title and date, the
+hours and the level as issued (later edits to the event change only certificates not yet
+issued). The public verification page confirms those; it names the delegate only if the
+delegate chose so. The purge
 blanks the name kept on the certificate (``privacy.service``); the number still verifies, and no
 new certificate can be made for a purged booking.
 """
@@ -215,12 +217,17 @@ def issue(booking_id: int, now: datetime | None = None, demo: bool = False) -> C
         settings = _settings(event.id)
         if refusal := _refusal(booking, event, bool(settings and settings.after_evaluation), now):
             raise CertificateRefused(refusal)
+        known = facts(event)
         certificate = Certificate(
             booking_id=booking.id,
             number=_new_number(event),
             issued_name=booking.name,
             issued_at=now,
             demo=demo,
+            event_title=event.title,
+            event_date=format_date(event.starts_at),
+            learning_minutes=known.minutes,
+            level=known.level,
         )
         db.session.add(certificate)
         db.session.flush()
@@ -239,7 +246,8 @@ def set_show_name(booking_id: int, show: bool) -> Certificate:
 
 def correct_name(event_id: int, booking_id: int, name: str, now: datetime | None = None) -> Booking:
     """An organiser corrects a delegate's name: the booking and its certificate, reissued under
-    the same number."""
+    the same number. Only the name changes: the event, date, hours and level stay as first
+    issued, so a reissue never quietly changes what the holder was certified for."""
     now = now or utcnow()
     name = name.strip()
     if not name:
@@ -280,14 +288,20 @@ def issued_for_event(event_id: int) -> list[Certificate]:
 
 
 def _view(certificate: Certificate, event: Event, *, with_name: bool) -> CertificateView:
-    known = facts(event)
+    """The certificate as issued; one issued before its facts were kept shows the event's
+    current ones."""
+    if certificate.learning_minutes is None:
+        known = facts(event)
+        minutes, level = known.minutes, known.level
+    else:
+        minutes, level = certificate.learning_minutes, certificate.level or ""
     return CertificateView(
         number=certificate.number,
         name=(certificate.issued_name or None) if with_name else None,
-        event_title=event.title,
-        event_date=format_date(event.starts_at),
-        hours=hours_text(known.minutes),
-        level=known.level,
+        event_title=certificate.event_title or event.title,
+        event_date=certificate.event_date or format_date(event.starts_at),
+        hours=hours_text(minutes),
+        level=level,
         issued_on=format_date(certificate.issued_at),
         reissued_on=format_date(certificate.reissued_at) if certificate.reissued_at else "",
     )

@@ -5,8 +5,9 @@ The questionnaire opens when its event ends and closes at its closing date (four
 unless organisers say otherwise). Until its first save the Board's default set is shown; it is
 written to the database, under the event's lock, by whichever comes first: an organiser's edit
 or the first response. Only attended delegates are invited. A sector's own figures are shown
-only with ``SECTOR_THRESHOLD`` responses or more, so that the one probation officer at a
-seminar cannot be picked out of the breakdown.
+only with ``SECTOR_THRESHOLD`` responses or more, and the smaller ones are grouped so that no
+group under it can be worked out by taking the rows shown from the totals: the one probation
+officer at a seminar cannot be picked out of the breakdown.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from bookings.web.downloads import spreadsheet_csv
 DEFAULT_CLOSING = timedelta(weeks=4)
 SECTOR_THRESHOLD = 5
 RATINGS = (1, 2, 3, 4, 5)
-OTHER_SECTORS = f"Other sectors (fewer than {SECTOR_THRESHOLD} responses each)"
+OTHER_SECTORS = "Other sectors"
 
 # The Board's default set.
 DEFAULT_QUESTIONS: tuple[tuple[QuestionKind, str], ...] = (
@@ -334,7 +335,7 @@ class Results:
     not_answered: list[Booking]
     sectors: list[SectorRow]
     other: SectorRow | None
-    # Sectors left out because even together they have fewer than the threshold.
+    # Sectors left out because no breakdown could be shown without revealing a small group.
     withheld: int = 0
     rating_questions: list[Question] = field(default_factory=list)
 
@@ -362,18 +363,24 @@ def _sector_counts(event_id: int) -> list[tuple[int, str, int]]:
 
 
 def _grouped_sectors(event_id: int) -> tuple[dict[int, str], int, int]:
-    """Each sector's label in the breakdown (its own name at the threshold or above, else the
-    shared "other" group), and how many sectors and responses were withheld entirely (the
-    others together below the threshold too)."""
+    """Each sector's label in the breakdown: its own name, or the shared "Other sectors" group
+    that takes every sector under the threshold and, while that group is itself under it, the
+    smallest named sectors too. So the total minus the rows shown never leaves fewer than
+    ``SECTOR_THRESHOLD`` responses to be worked out. Returns the labels (empty when no
+    breakdown can be shown), how many sectors are in the group, and how many sectors are
+    withheld because no breakdown can be shown."""
     counts = _sector_counts(event_id)
-    small = [(sid, n) for sid, _name, n in counts if n < SECTOR_THRESHOLD]
-    labels = {sid: name for sid, name, n in counts if n >= SECTOR_THRESHOLD}
-    withheld = 0
-    if sum(n for _sid, n in small) >= SECTOR_THRESHOLD:
-        labels.update({sid: OTHER_SECTORS for sid, _n in small})
-    else:
-        withheld = len(small)
-    return labels, withheld, sum(n for _sid, n in small)
+    named = [(sid, name, n) for sid, name, n in counts if n >= SECTOR_THRESHOLD]
+    grouped = [(sid, n) for sid, _name, n in counts if n < SECTOR_THRESHOLD]
+    while grouped and sum(n for _sid, n in grouped) < SECTOR_THRESHOLD and named:
+        smallest = min(range(len(named)), key=lambda i: (named[i][2], -i))
+        sid, _name, n = named.pop(smallest)
+        grouped.append((sid, n))
+    if not named or 0 < sum(n for _sid, n in grouped) < SECTOR_THRESHOLD:
+        return {}, 0, len(counts)
+    labels = {sid: name for sid, name, _n in named}
+    labels.update({sid: OTHER_SECTORS for sid, _n in grouped})
+    return labels, len(grouped), 0
 
 
 def results(event: Event) -> Results:
@@ -447,7 +454,7 @@ def results(event: Event) -> Results:
 def _sector_breakdown(
     event_id: int, rating_questions: list[Question]
 ) -> tuple[list[SectorRow], SectorRow | None, int]:
-    labels, withheld, _small = _grouped_sectors(event_id)
+    labels, _folded, withheld = _grouped_sectors(event_id)
     sums: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     responses: dict[str, set[int]] = defaultdict(set)
     for sector_id, response_id, qid, rating in db.session.execute(
@@ -485,11 +492,11 @@ def _sector_breakdown(
 
 
 def results_csv(event: Event) -> str:
-    """One row per response, without names; a sector below the threshold shows as the others'
-    group (or not at all, as on the page), so the download is as safe to pass on as the
-    page."""
+    """One row per response, without names; the sector column gives the group as the page
+    shows it ("Other sectors", or nothing when the page shows no breakdown), so the download
+    is as safe to pass on as the page."""
     questions = _questions(_evaluation(event.id))
-    labels, _withheld, _small = _grouped_sectors(event.id)
+    labels, _folded, _withheld = _grouped_sectors(event.id)
     header = ["Response", "Submitted", "Sector"]
     for q in questions:
         header.append(q.text)

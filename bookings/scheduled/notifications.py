@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from bookings.booking import service as booking_service
 from bookings.booking.models import Booking, BookingStatus
+from bookings.certificates import service as certificates
+from bookings.evaluation import service as evaluation
 from bookings.events.models import Event, EventStatus
-from bookings.london import format_date, london_date
+from bookings.london import format_date, format_datetime, london_date
 from bookings.mail import service as mail
 from bookings.mail.models import OutboxMessage
 from bookings.privacy import service as privacy
@@ -44,6 +46,41 @@ class SampleDelegate:
     reference: str = "[their booking reference]"
 
 
+@dataclass(frozen=True)
+class Aftercare:
+    """What the thank-you may promise on the booking page, true when it is sent: the feedback
+    form's closing time ("" unless it is open), whether the delegate has answered, and the
+    certificate: "now", "after_feedback" or "" (none to offer)."""
+
+    feedback_until: str = ""
+    answered: bool = False
+    certificate: str = ""
+
+
+def aftercare(booking: Booking | SampleDelegate, now: datetime) -> Aftercare:
+    """A preview shows what a delegate who has not answered yet would read."""
+    if isinstance(booking, SampleDelegate):
+        closes = evaluation.questionnaire(booking.event, now).closes_at
+        after_feedback = certificates.facts(booking.event).after_evaluation
+        return Aftercare(
+            format_datetime(closes), False, "after_feedback" if after_feedback else "now"
+        )
+    invited = evaluation.invitation(booking, now)
+    offer = certificates.offer(booking, now)
+    is_open = invited.state == evaluation.InvitationState.open
+    if offer.certificate is not None or (offer.invited and not offer.refusal):
+        certificate = "now"
+    elif is_open and certificates.facts(booking.event).after_evaluation:
+        certificate = "after_feedback"
+    else:
+        certificate = ""
+    return Aftercare(
+        format_datetime(invited.closes_at) if is_open else "",
+        invited.state == evaluation.InvitationState.answered,
+        certificate,
+    )
+
+
 def words(
     setting: Setting,
     booking: Booking | SampleDelegate,
@@ -66,6 +103,8 @@ def words(
         "when": "tomorrow" if days_to_go == 1 else f"on {format_date(first)}",
         "kept_until": format_date(privacy.purge_date(event) - timedelta(days=1)),
     }
+    if setting.kind == ScheduledKind.thanks:
+        context["aftercare"] = aftercare(booking, now)
     return mail.from_templates(
         f"scheduled_{setting.kind.value}", setting.subject_for(event), **context
     )
