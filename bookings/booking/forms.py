@@ -25,9 +25,9 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
+    NoneOf,
     NumberRange,
     Optional,
-    ValidationError,
 )
 
 from bookings.booking.models import BookingStatus, Lscb, Sector, SectorLimit
@@ -67,6 +67,20 @@ def _email(label: str, message: str = "Enter your e-mail address.") -> EmailFiel
     )
 
 
+# The "Choose …" entry a list starts with, so that nothing is chosen for the delegate.
+UNCHOSEN = -1
+
+
+def _listed(label: str, message: str) -> SelectField:
+    """A required choice from a reference list (sectors, LSCBs), its prompt refused."""
+    return SelectField(
+        label,
+        coerce=int,
+        validators=[InputRequired(message=message), NoneOf([UNCHOSEN], message=message)],
+        validate_choice=True,
+    )
+
+
 def _needs(label: str) -> TextAreaField:
     return TextAreaField(
         label,
@@ -84,36 +98,18 @@ class BookingForm(NeedsForm):
     email = _email("E-mail address")
     organisation = _text("Organisation", 200)
     job_title = _text("Job title", 200)
-    sector = SelectField(
-        "Sector",
-        coerce=int,
-        validators=[InputRequired(message="Choose the sector you work in.")],
-        validate_choice=True,
-    )
-    lscb = SelectField(
-        "LSCB",
-        coerce=int,
-        validators=[InputRequired(message="Choose the LSCB you work with.")],
-        validate_choice=True,
-    )
+    sector = _listed("Sector", "Choose the sector you work in.")
+    lscb = _listed("LSCB", "Choose the LSCB you work with.")
     privacy = BooleanField(
         "I have read the privacy notice and agree to my details being used to run this event",
         validators=[DataRequired(message="Please agree to the privacy notice to book.")],
     )
 
     def set_sectors(self, sectors: list[Sector]) -> None:
-        self.sector.choices = [(-1, "Choose your sector")] + [(s.id, s.name) for s in sectors]
+        self.sector.choices = [(UNCHOSEN, "Choose your sector")] + [(s.id, s.name) for s in sectors]
 
     def set_lscbs(self, lscbs: list[Lscb]) -> None:
-        self.lscb.choices = [(-1, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
-
-    def validate_sector(self, field: SelectField) -> None:
-        if field.data == -1:
-            raise ValidationError("Choose the sector you work in.")
-
-    def validate_lscb(self, field: SelectField) -> None:
-        if field.data == -1:
-            raise ValidationError("Choose the LSCB you work with.")
+        self.lscb.choices = [(UNCHOSEN, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
 
     def details(self) -> DelegateDetails:
         return DelegateDetails(
@@ -163,28 +159,10 @@ class ColleagueForm(Form):
     email = _email("E-mail address", "Enter their e-mail address.")
     organisation = _text("Organisation", 200, message="Enter their organisation.")
     job_title = _text("Job title", 200, message="Enter their job title.")
-    sector = SelectField(
-        "Sector",
-        coerce=int,
-        validators=[InputRequired(message="Choose the sector they work in.")],
-        validate_choice=True,
-    )
-    lscb = SelectField(
-        "LSCB",
-        coerce=int,
-        validators=[InputRequired(message="Choose the LSCB they work with.")],
-        validate_choice=True,
-    )
+    sector = _listed("Sector", "Choose the sector they work in.")
+    lscb = _listed("LSCB", "Choose the LSCB they work with.")
     dietary_needs = _needs("Dietary needs")
     access_needs = _needs("Access needs")
-
-    def validate_sector(self, field: SelectField) -> None:
-        if field.data == -1:
-            raise ValidationError("Choose the sector they work in.")
-
-    def validate_lscb(self, field: SelectField) -> None:
-        if field.data == -1:
-            raise ValidationError("Choose the LSCB they work with.")
 
     def is_blank(self) -> bool:
         """Nothing typed or chosen: a spare row, left out of the booking."""
@@ -192,8 +170,8 @@ class ColleagueForm(Form):
         needs = (self.dietary_needs, self.access_needs)
         return (
             not any((f.data or "").strip() for f in (*typed, *needs))
-            and self.sector.data in (None, -1)
-            and self.lscb.data in (None, -1)
+            and self.sector.data in (None, UNCHOSEN)
+            and self.lscb.data in (None, UNCHOSEN)
         )
 
     def details(self) -> DelegateDetails:
@@ -239,8 +217,10 @@ class TeamForm(Form):
         """The lists each row offers; call again after adding a row."""
         self._lists = (sectors, lscbs)
         for entry in self.colleagues:
-            entry.sector.choices = [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
-            entry.lscb.choices = [(-1, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs]
+            entry.sector.choices = [(UNCHOSEN, "Choose their sector")] + [
+                (s.id, s.name) for s in sectors
+            ]
+            entry.lscb.choices = [(UNCHOSEN, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs]
 
     def add_row(self) -> bool:
         """One more blank row; False when the team is at its largest."""
@@ -285,11 +265,13 @@ class OnBehalfForm(BookingForm):
 
     def set_sectors(self, sectors: list[Sector]) -> None:
         self.sector.choices = choices(
-            [(-1, "Choose their sector")] + [(s.id, s.name) for s in sectors]
+            [(UNCHOSEN, "Choose their sector")] + [(s.id, s.name) for s in sectors]
         )
 
     def set_lscbs(self, lscbs: list[Lscb]) -> None:
-        self.lscb.choices = choices([(-1, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs])
+        self.lscb.choices = choices(
+            [(UNCHOSEN, "Choose their LSCB")] + [(b.id, b.name) for b in lscbs]
+        )
 
 
 class OverrideForm(Form):
@@ -412,20 +394,13 @@ class AllocateForm(Form):
 class AllocationForm(Form):
     """One LSCB's reserved places (0 holds none; its link and take-up stay)."""
 
-    lscb = SelectField(
-        "LSCB",
-        coerce=int,
-        validators=[InputRequired(message="Choose an LSCB.")],
-        validate_choice=True,
-    )
+    lscb = _listed("LSCB", "Choose an LSCB.")
     reserved = _places_field("Places held")
 
     def set_lscbs(self, lscbs: list[Lscb]) -> None:
-        self.lscb.choices = choices([(-1, "Choose an LSCB")] + [(b.id, b.name) for b in lscbs])
-
-    def validate_lscb(self, field: SelectField) -> None:
-        if field.data == -1:
-            raise ValidationError("Choose an LSCB.")
+        self.lscb.choices = choices(
+            [(UNCHOSEN, "Choose an LSCB")] + [(b.id, b.name) for b in lscbs]
+        )
 
 
 def _percent(label: str) -> IntegerField:
