@@ -548,7 +548,17 @@ def waiting_position(booking: Booking) -> int | None:
     """1 for the next delegate to get a place; None when not on the waiting list."""
     if booking.status != BookingStatus.waitlisted:
         return None
-    return waiting_positions(booking.event_id).get(booking.id)
+    # A count of those ahead, not the whole queue: a booking joining a long list reads one row.
+    return 1 + db.session.scalar(
+        select(func.count()).where(
+            Booking.event_id == booking.event_id,
+            Booking.status == BookingStatus.waitlisted,
+            or_(
+                Booking.queued_at < booking.queued_at,
+                and_(Booking.queued_at == booking.queued_at, Booking.id < booking.id),
+            ),
+        )
+    )
 
 
 def _promote(event: Event, now: datetime, places: _Places | None = None) -> list[Booking]:
@@ -697,14 +707,14 @@ def _book(
 ) -> Placed:
     try:
         with unit_of_work():
-            entries = _entries(details, event_id, allocation_id)
+            draft = _draft(details, _entries(details, event_id, allocation_id))
             locked = _lock_for_booking(where)
             if locked is None:
                 if event_id is None:
                     raise NoSuchEvent()
                 raise BookingRefused("This event does not exist.")
             event, held = locked
-            return _place(event, details, now, entries, held=held, allocation_id=allocation_id)
+            return _place(event, draft, now, held=held, allocation_id=allocation_id)
     except IntegrityError:
         # The partial unique index caught a duplicate that slipped past the check.
         raise AlreadyBooked() from None
@@ -739,18 +749,17 @@ def _entries(
 
 def _place(
     event: Event,
-    details: DelegateDetails,
+    draft: Placed,
     now: datetime | None,
-    entries: tuple[int, int],
     *,
     held: bool = True,
     allocation_id: int | None = None,
     waitlist: bool = False,
 ) -> Placed:
     """The one decision of a booking, under the event's lock (taken by the caller, ``held``
-    saying whether the event holds places at all), of the delegate's checked sector and LSCB
-    (``entries``), in this order (``waitlist``: to the waiting list whatever places are free,
-    for a team that waits as one):
+    saying whether the event holds places at all), of the delegate's ``draft``, in this
+    order (``waitlist``: to the waiting list whatever places are free, for a team that waits
+    as one):
 
     0. release the allocations if their release time has passed (and promote: earlier
        delegates on the waiting list go first);
@@ -760,12 +769,11 @@ def _place(
        booking through the LSCB's link, ``allocation_id``; the booking records the LSCB of
        the link), then the sector's floor, then a general place, else the waiting list.
     """
-    sector_id, lscb_id = entries
-    key = email_key(details.email)
+    booking = draft.booking
     # Read the clock under the lock, so queue order is the order in which the lock was won.
     now = now or utcnow()
     _release_if_due(event, now)
-    places = _places(event, now, held=held, email_key=key)
+    places = _places(event, now, held=held, email_key=booking.email_key)
     state = _state(event, places.general_left, now)
     if state in REFUSALS:
         raise BookingRefused(REFUSALS[state])
@@ -775,32 +783,39 @@ def _place(
     allocation = next((a for a in places.allocations if a.id == allocation_id), None)
     if places.released:
         allocation = None
-    kind = None if waitlist else places.decide(sector_id, allocation)
-    booking = Booking(
-        event=event,
-        sector_id=sector_id,
-        lscb_id=lscb_id,
-        allocation_id=allocation.id if allocation else None,
-        reference=new_reference(),
-        status=BookingStatus.confirmed if kind else BookingStatus.waitlisted,
-        name=details.name.strip(),
-        email=details.email.strip(),
-        email_key=key,
-        organisation=details.organisation.strip(),
-        job_title=details.job_title.strip(),
-        dietary_needs=details.dietary_needs.strip(),
-        access_needs=details.access_needs.strip(),
-        queued_at=now,
-        confirmed_at=now if kind else None,
-    )
-    token = _new_token(booking)
+    kind = None if waitlist else places.decide(booking.sector_id, allocation)
+    booking.event = event
+    booking.allocation_id = allocation.id if allocation else None
+    booking.status = BookingStatus.confirmed if kind else BookingStatus.waitlisted
+    booking.queued_at = now
+    booking.confirmed_at = now if kind else None
     db.session.add(booking)
     db.session.flush()
     if booking.status == BookingStatus.confirmed:
         notifications.confirmed(booking)
     else:
         notifications.waitlisted(booking, waiting_position(booking))
-    return Placed(booking, token)
+    return draft
+
+
+def _draft(details: DelegateDetails, entries: tuple[int, int]) -> Placed:
+    """The delegate's booking as far as it is known before the event's lock: who they are,
+    their checked sector and LSCB (``entries``), reference and link. Made before the lock, so
+    that the others queueing for it wait for none of this; ``_place`` decides the rest."""
+    sector_id, lscb_id = entries
+    booking = Booking(
+        sector_id=sector_id,
+        lscb_id=lscb_id,
+        reference=new_reference(),
+        name=details.name.strip(),
+        email=details.email.strip(),
+        email_key=email_key(details.email),
+        organisation=details.organisation.strip(),
+        job_title=details.job_title.strip(),
+        dietary_needs=details.dietary_needs.strip(),
+        access_needs=details.access_needs.strip(),
+    )
+    return Placed(booking, _new_token(booking))
 
 
 def cancel(booking_id: int, now: datetime | None = None) -> Booking:
@@ -1343,17 +1358,15 @@ def book_team(
             )
             token = _new_team_token(group)
             db.session.add(group)
-            placed = [
-                _place(
-                    event,
-                    member,
-                    now,
-                    _entries(member, event.id, None),
-                    held=held,
-                    waitlist=together,
-                )
-                for member in members
-            ]
+            # Colleagues mostly share a sector and an LSCB: each pair is checked once.
+            checked: dict[tuple[int, int], tuple[int, int]] = {}
+            placed = []
+            for member in members:
+                pair = (member.sector_id, member.lscb_id)
+                if pair not in checked:
+                    checked[pair] = _entries(member, event.id, None)
+                draft = _draft(member, checked[pair])
+                placed.append(_place(event, draft, now, held=held, waitlist=together))
             for one in placed:
                 one.booking.group = group
             db.session.flush()
