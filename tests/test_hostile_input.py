@@ -492,7 +492,7 @@ def build_world(make, login) -> World:
         event_id=seminar.id,
     )
     booking_service.set_allocation(seminar.id, default_lscb().id, 0)
-    held = booking_service.held_places(seminar).allocations[0]
+    link = booking_service.held_places(seminar).allocations[0]
     return World(
         path_values={
             "event_id": seminar.id,
@@ -506,8 +506,8 @@ def build_world(make, login) -> World:
             "user_id": other.id,
             "slug": seminar.slug,
             "token": confirmed.token,
-            "allocation_id": held.allocation.id,
-            "link": held.token,
+            "allocation_id": link.allocation.id,
+            "link": link.token,
             "action": "rename",
             "filename": "css/site.css",
         },

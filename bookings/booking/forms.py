@@ -4,6 +4,7 @@ lists, and the places held for LSCBs and sectors."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 
 from wtforms import (
@@ -35,6 +36,7 @@ from bookings.booking.service import (
     MAX_TEAM,
     DelegateDetails,
     DelegateSort,
+    Entry,
     Filters,
     LimitInput,
     TeamMode,
@@ -105,10 +107,10 @@ class BookingForm(NeedsForm):
         validators=[DataRequired(message="Please agree to the privacy notice to book.")],
     )
 
-    def set_sectors(self, sectors: list[Sector]) -> None:
+    def set_sectors(self, sectors: Sequence[Sector | Entry]) -> None:
         self.sector.choices = [(UNCHOSEN, "Choose your sector")] + [(s.id, s.name) for s in sectors]
 
-    def set_lscbs(self, lscbs: list[Lscb]) -> None:
+    def set_lscbs(self, lscbs: Sequence[Lscb | Entry]) -> None:
         self.lscb.choices = [(UNCHOSEN, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
 
     def details(self) -> DelegateDetails:

@@ -25,9 +25,22 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager
 
@@ -195,6 +208,7 @@ class _Places:
     by_allocation: dict[int, int] = field(default_factory=dict)
     allocations: list[Allocation] = field(default_factory=list)
     limits: dict[int, SectorLimit] = field(default_factory=dict)
+    duplicate: bool = False
 
     @property
     def released(self) -> bool:
@@ -305,21 +319,35 @@ class _Places:
         )
 
 
-def _places_for(events: Sequence[Event], now: datetime) -> dict[int, _Places]:
-    """Every event's ``_Places`` in three queries, however many events."""
+def _places_for(
+    events: Sequence[Event], now: datetime, *, held: bool = True, email_key: str | None = None
+) -> dict[int, _Places]:
+    """Every event's ``_Places`` in three queries, however many events; in one when the caller
+    knows the events hold no places (``held=False``: no allocations, no sector limits). With
+    ``email_key`` the same count says whether that address has an active booking
+    (``_Places.duplicate``), so the booking's duplicate check costs no query of its own."""
     places = {event.id: _Places(event, now) for event in events}
     if not places:
         return {}
     ids = list(places)
+    columns = [
+        Booking.event_id,
+        Booking.status,
+        Booking.sector_id,
+        Booking.allocation_id,
+        func.count(),
+    ]
+    if email_key is not None:
+        columns.append(func.count(case((Booking.email_key == email_key, 1))))
     rows = db.session.execute(
-        select(
-            Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id, func.count()
-        )
+        select(*columns)
         .where(Booking.event_id.in_(ids), Booking.is_active)
         .group_by(Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id)
     )
-    for event_id, status, sector_id, allocation_id, n in rows:
+    for event_id, status, sector_id, allocation_id, n, *same_address in rows:
         counted = places[event_id]
+        if same_address and same_address[0]:
+            counted.duplicate = True
         if status == BookingStatus.waitlisted:
             counted.waitlisted += n
             continue
@@ -327,6 +355,8 @@ def _places_for(events: Sequence[Event], now: datetime) -> dict[int, _Places]:
         counted.by_sector[sector_id] = counted.by_sector.get(sector_id, 0) + n
         if allocation_id is not None:
             counted.by_allocation[allocation_id] = counted.by_allocation.get(allocation_id, 0) + n
+    if not held:
+        return places
     for allocation in db.session.scalars(
         select(Allocation)
         .join(Allocation.lscb)
@@ -346,8 +376,10 @@ def _places_for(events: Sequence[Event], now: datetime) -> dict[int, _Places]:
     return places
 
 
-def _places(event: Event, now: datetime) -> _Places:
-    return _places_for([event], now)[event.id]
+def _places(
+    event: Event, now: datetime, *, held: bool = True, email_key: str | None = None
+) -> _Places:
+    return _places_for([event], now, held=held, email_key=email_key)[event.id]
 
 
 def _state(event: Event, places_left: int, now: datetime) -> BookingState:
@@ -444,23 +476,53 @@ def email_key(address: str) -> str:
 # ----------------------------------------------------------------------------- locking
 
 
+def _take_write_lock(where: ColumnElement[bool]) -> None:
+    """SQLite has no row locks: take the database's write lock, which WAL and the busy timeout
+    make others queue for. At the start of a transaction ``BEGIN IMMEDIATE`` takes it without
+    writing anything; once the transaction has begun (a write, a savepoint) a no-op UPDATE of
+    the event's row does."""
+    connection = db.session.connection()
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    events = Event.__table__
+    connection.execute(update(events).where(where).values(id=events.c.id))
+
+
+def _locked(where: ColumnElement[bool], *columns: ColumnElement) -> Row | None:
+    """The event matching ``where`` (and ``columns`` of it), read fresh under its lock."""
+    require_unit_of_work("the event's lock")
+    query = select(Event, *columns).where(where)
+    if db.session.get_bind().dialect.name == "sqlite":
+        _take_write_lock(where)
+    else:
+        query = query.with_for_update(of=Event)
+    return db.session.execute(query.execution_options(populate_existing=True)).first()
+
+
 def lock_event(event_id: int) -> Event:
     """Take the event's write lock for the rest of the unit of work and return it fresh.
 
-    PostgreSQL: a row lock (SELECT ... FOR UPDATE). SQLite has no row locks; a no-op UPDATE
-    takes the database write lock, which WAL and the busy timeout make others queue for. Outside
-    a unit of work a lock would end at the next stray commit, so it is refused there.
+    PostgreSQL: a row lock (SELECT ... FOR UPDATE); SQLite: the database's write lock (see
+    ``_take_write_lock``). Outside a unit of work a lock would end at the next stray commit,
+    so it is refused there.
     """
-    require_unit_of_work("the event's lock")
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(text("UPDATE events SET id = id WHERE id = :id"), {"id": event_id})
-        query = select(Event).where(Event.id == event_id)
-    else:
-        query = select(Event).where(Event.id == event_id).with_for_update()
-    event = db.session.scalar(query.execution_options(populate_existing=True))
-    if event is None:
+    row = _locked(Event.id == event_id)
+    if row is None:
         raise BookingRefused("This event does not exist.")
-    return event
+    return row[0]
+
+
+def _lock_for_booking(where: ColumnElement[bool]) -> tuple[Event, bool] | None:
+    """``lock_event`` for a booking, by any criteria (the public form's slug), in the same
+    statement saying whether the event holds places at all (allocations or sector limits):
+    without, the booking's count needs no query of either."""
+    held = or_(
+        select(Allocation.id).where(Allocation.event_id == Event.id).exists(),
+        select(SectorLimit.id).where(SectorLimit.event_id == Event.id).exists(),
+    )
+    row = _locked(where, held.label("held"))
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def _lock_booking(booking_id: int) -> tuple[Event, Booking]:
@@ -502,7 +564,17 @@ def waiting_position(booking: Booking) -> int | None:
     """1 for the next delegate to get a place; None when not on the waiting list."""
     if booking.status != BookingStatus.waitlisted:
         return None
-    return waiting_positions(booking.event_id).get(booking.id)
+    # A count of those ahead, not the whole queue: a booking joining a long list reads one row.
+    return 1 + db.session.scalar(
+        select(func.count()).where(
+            Booking.event_id == booking.event_id,
+            Booking.status == BookingStatus.waitlisted,
+            or_(
+                Booking.queued_at < booking.queued_at,
+                and_(Booking.queued_at == booking.queued_at, Booking.id < booking.id),
+            ),
+        )
+    )
 
 
 def _promote(event: Event, now: datetime, places: _Places | None = None) -> list[Booking]:
@@ -621,6 +693,10 @@ def release_due(now: datetime) -> int:
 # ----------------------------------------------------------------------------- delegates' changes
 
 
+class NoSuchEvent(LookupError):
+    """No public event has this address (``book_at``): the page is a 404."""
+
+
 def book(
     event_id: int,
     details: DelegateDetails,
@@ -629,24 +705,77 @@ def book(
     allocation_id: int | None = None,
 ) -> Placed:
     """Give the delegate a place, or a place on the waiting list (see ``_place``)."""
+    return _book(Event.id == event_id, event_id, details, now, allocation_id)
+
+
+def book_at(slug: str, details: DelegateDetails, now: datetime | None = None) -> Placed:
+    """``book`` for the public form: the event is found by its address under its lock, in the
+    lock's own statement; ``NoSuchEvent`` when no public event has it (drafts have none)."""
+    return _book(and_(Event.slug == slug, Event.is_public), None, details, now, None)
+
+
+def _book(
+    where: ColumnElement[bool],
+    event_id: int | None,
+    details: DelegateDetails,
+    now: datetime | None,
+    allocation_id: int | None,
+) -> Placed:
     try:
         with unit_of_work():
-            return _place(event_id, details, now, allocation_id=allocation_id)
+            draft = _draft(details, _entries(details, event_id, allocation_id))
+            locked = _lock_for_booking(where)
+            if locked is None:
+                if event_id is None:
+                    raise NoSuchEvent()
+                raise BookingRefused("This event does not exist.")
+            event, held = locked
+            return _place(event, draft, now, held=held, allocation_id=allocation_id)
     except IntegrityError:
         # The partial unique index caught a duplicate that slipped past the check.
         raise AlreadyBooked() from None
 
 
+def _entries(
+    details: DelegateDetails, event_id: int | None, allocation_id: int | None
+) -> tuple[int, int]:
+    """The booking's sector and LSCB, checked in one query: the sector must be on the form's
+    list (not retired); the LSCB too, or be the one of the link's allocation (which may have
+    retired since the places were held for it)."""
+    sector_retired = select(Sector.retired).where(Sector.id == details.sector_id)
+    if allocation_id is None:
+        lscb = select(Lscb.retired).where(Lscb.id == details.lscb_id)
+    else:
+        lscb = select(Allocation.lscb_id).where(
+            Allocation.id == allocation_id, Allocation.event_id == event_id
+        )
+    retired, lscb_found = db.session.execute(
+        select(sector_retired.scalar_subquery(), lscb.scalar_subquery())
+    ).one()
+    if retired is None or retired:
+        raise BookingRefused("Please choose your sector from the list.")
+    if allocation_id is None:
+        if lscb_found is None or lscb_found:
+            raise BookingRefused("Please choose your LSCB from the list.")
+        return details.sector_id, details.lscb_id
+    if lscb_found is None:
+        raise BookingRefused("This booking link is not valid for this event.")
+    return details.sector_id, lscb_found
+
+
 def _place(
-    event_id: int,
-    details: DelegateDetails,
+    event: Event,
+    draft: Placed,
     now: datetime | None,
     *,
+    held: bool = True,
     allocation_id: int | None = None,
     waitlist: bool = False,
 ) -> Placed:
-    """The one decision of a booking, under the event's lock, in this order (``waitlist``: to
-    the waiting list whatever places are free, for a team that waits as one):
+    """The one decision of a booking, under the event's lock (taken by the caller, ``held``
+    saying whether the event holds places at all), of the delegate's ``draft``, in this
+    order (``waitlist``: to the waiting list whatever places are free, for a team that waits
+    as one):
 
     0. release the allocations if their release time has passed (and promote: earlier
        delegates on the waiting list go first);
@@ -656,68 +785,53 @@ def _place(
        booking through the LSCB's link, ``allocation_id``; the booking records the LSCB of
        the link), then the sector's floor, then a general place, else the waiting list.
     """
-    sector = db.session.get(Sector, details.sector_id)
-    if sector is None or sector.retired:
-        raise BookingRefused("Please choose your sector from the list.")
-    lscb_id = details.lscb_id
-    if allocation_id is not None:
-        lscb_id = db.session.scalar(
-            select(Allocation.lscb_id).where(
-                Allocation.id == allocation_id, Allocation.event_id == event_id
-            )
-        )
-        if lscb_id is None:
-            raise BookingRefused("This booking link is not valid for this event.")
-    lscb = db.session.get(Lscb, lscb_id)
-    if lscb is None or (lscb.retired and allocation_id is None):
-        raise BookingRefused("Please choose your LSCB from the list.")
-    key = email_key(details.email)
-
-    event = lock_event(event_id)
+    booking = draft.booking
     # Read the clock under the lock, so queue order is the order in which the lock was won.
     now = now or utcnow()
     _release_if_due(event, now)
-    places = _places(event, now)
+    places = _places(event, now, held=held, email_key=booking.email_key)
     state = _state(event, places.general_left, now)
     if state in REFUSALS:
         raise BookingRefused(REFUSALS[state])
-    duplicate = db.session.scalar(
-        select(Booking.id).where(
-            Booking.event_id == event.id, Booking.email_key == key, Booking.is_active
-        )
-    )
-    if duplicate is not None:
+    if places.duplicate:
         raise AlreadyBooked()
 
     allocation = next((a for a in places.allocations if a.id == allocation_id), None)
     if places.released:
         allocation = None
-    kind = None if waitlist else places.decide(sector.id, allocation)
-    booking = Booking(
-        event=event,
-        sector=sector,
-        lscb=lscb,
-        allocation_id=allocation.id if allocation else None,
-        reference=new_reference(),
-        status=BookingStatus.confirmed if kind else BookingStatus.waitlisted,
-        name=details.name.strip(),
-        email=details.email.strip(),
-        email_key=key,
-        organisation=details.organisation.strip(),
-        job_title=details.job_title.strip(),
-        dietary_needs=details.dietary_needs.strip(),
-        access_needs=details.access_needs.strip(),
-        queued_at=now,
-        confirmed_at=now if kind else None,
-    )
-    token = _new_token(booking)
+    kind = None if waitlist else places.decide(booking.sector_id, allocation)
+    booking.event = event
+    booking.allocation_id = allocation.id if allocation else None
+    booking.status = BookingStatus.confirmed if kind else BookingStatus.waitlisted
+    booking.queued_at = now
+    booking.confirmed_at = now if kind else None
     db.session.add(booking)
     db.session.flush()
     if booking.status == BookingStatus.confirmed:
         notifications.confirmed(booking)
     else:
         notifications.waitlisted(booking, waiting_position(booking))
-    return Placed(booking, token)
+    return draft
+
+
+def _draft(details: DelegateDetails, entries: tuple[int, int]) -> Placed:
+    """The delegate's booking as far as it is known before the event's lock: who they are,
+    their checked sector and LSCB (``entries``), reference and link. Made before the lock, so
+    that the others queueing for it wait for none of this; ``_place`` decides the rest."""
+    sector_id, lscb_id = entries
+    booking = Booking(
+        sector_id=sector_id,
+        lscb_id=lscb_id,
+        reference=new_reference(),
+        name=details.name.strip(),
+        email=details.email.strip(),
+        email_key=email_key(details.email),
+        organisation=details.organisation.strip(),
+        job_title=details.job_title.strip(),
+        dietary_needs=details.dietary_needs.strip(),
+        access_needs=details.access_needs.strip(),
+    )
+    return Placed(booking, _new_token(booking))
 
 
 def cancel(booking_id: int, now: datetime | None = None) -> Booking:
@@ -1241,10 +1355,13 @@ def book_team(
         )
     try:
         with unit_of_work():
-            event = lock_event(event_id)
+            locked = _lock_for_booking(Event.id == event_id)
+            if locked is None:
+                raise BookingRefused("This event does not exist.")
+            event, held = locked
             now = now or utcnow()
             _release_if_due(event, now)
-            free = _places(event, now).general_left
+            free = _places(event, now, held=held).general_left
             state = _state(event, free, now)
             if state in REFUSALS:
                 raise BookingRefused(REFUSALS[state])
@@ -1257,7 +1374,15 @@ def book_team(
             )
             token = _new_team_token(group)
             db.session.add(group)
-            placed = [_place(event.id, member, now, waitlist=together) for member in members]
+            # Colleagues mostly share a sector and an LSCB: each pair is checked once.
+            checked: dict[tuple[int, int], tuple[int, int]] = {}
+            placed = []
+            for member in members:
+                pair = (member.sector_id, member.lscb_id)
+                if pair not in checked:
+                    checked[pair] = _entries(member, event.id, None)
+                draft = _draft(member, checked[pair])
+                placed.append(_place(event, draft, now, held=held, waitlist=together))
             for one in placed:
                 one.booking.group = group
             db.session.flush()
@@ -1895,6 +2020,32 @@ def active_entries(ref: ReferenceList) -> list:
             select(model).where(model.retired.is_(False)).order_by(*model.display_order())
         )
     )
+
+
+class Entry(NamedTuple):
+    """A sector or an LSCB as the booking form offers it."""
+
+    id: int
+    name: str
+
+
+def form_entries() -> tuple[list[Entry], list[Entry]]:
+    """The sectors and the LSCBs the booking form offers, in one query of their ids and names:
+    the booking POST reads them to validate the form, so they cost one statement, not two."""
+    rows = db.session.execute(
+        union_all(
+            *(
+                select(literal(n).label("list"), model.id, model.name, model.position).where(
+                    model.retired.is_(False)
+                )
+                for n, model in enumerate((Sector, Lscb))
+            )
+        ).order_by("list", "position", "name")
+    )
+    lists: tuple[list[Entry], list[Entry]] = ([], [])
+    for n, entry_id, name, _position in rows:
+        lists[n].append(Entry(entry_id, name))
+    return lists
 
 
 def all_entries(ref: ReferenceList) -> list:

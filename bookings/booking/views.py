@@ -38,16 +38,16 @@ def book_form(slug: str):
 
 @bp.post("/events/<slug>/book")
 def book(slug: str):
-    event_id = event_service.public_event_id(slug)
-    if event_id is None:
-        abort(404)
     form = BookingForm()
-    form.set_sectors(service.active_sectors())
-    form.set_lscbs(service.active_lscbs())
+    sectors, lscbs = service.form_entries()
+    form.set_sectors(sectors)
+    form.set_lscbs(lscbs)
     if not form.validate_on_submit():
         return _book_page(slug, form), 422
     try:
-        placed = service.book(event_id, form.details())
+        placed = service.book_at(slug, form.details())
+    except service.NoSuchEvent:
+        abort(404)
     except service.BookingRefused as refusal:
         form.form_errors.append(str(refusal))
         return _book_page(slug, form), 409
@@ -66,6 +66,8 @@ def _book_page(slug: str, form: BookingForm) -> str:
     """The form again, first on its own page, with the delegate's answers and what was wrong
     with them: the event page would put the error summary screens below the top."""
     event = event_service.public_event(slug)
+    if event is None:
+        abort(404)
     return render_template(
         "booking/book.html", event=event, availability=service.availability(event), form=form
     )
