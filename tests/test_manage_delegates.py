@@ -179,6 +179,7 @@ def test_csv_has_bom_and_a_column_per_field(client, login, make):
     assert zoe["Name"] == "Zoë Ní Bhriain"
     assert zoe["E-mail"] == "delegate1@example.org"
     assert zoe["Sector"] == "Voluntary and community"
+    assert zoe["LSCB"] == default_lscb().name
     assert zoe["Dietary needs"] == "Vegan"
     assert zoe["Status"] == "confirmed"
     assert any(r["Name"] == "'=HYPERLINK(1)" for r in rows)
@@ -620,3 +621,24 @@ def test_check_in_takes_the_csrf_token_from_a_header(csrf_app):
     assert client.post(url, headers=JSON).status_code == 400
     answer = client.post(url, headers={**JSON, "X-CSRFToken": token})
     assert answer.status_code == 200 and answer.get_json()["attended"] is True
+
+
+def test_the_delegates_list_shows_each_delegates_lscb(client, login, make):
+    login()
+    sector = make.sector("Health")
+    lambeth = make.lscb("Lambeth")
+    event = make.event()
+    details = booking_service.DelegateDetails(
+        name="Ife Lambeth",
+        email="ife@example.org",
+        organisation="Lambeth Council",
+        job_title="Nurse",
+        sector_id=sector.id,
+        lscb_id=lambeth.id,
+    )
+    booking_service.book(event.id, details)
+    _book(event, sector, 2)
+    page = client.get(f"/manage/events/{event.id}/delegates").text
+    row = page[page.index("Ife Lambeth") :].split("</tr>")[0]
+    assert "Health<br>" in row and "Lambeth</span>" in row
+    assert f"{default_lscb().name}</span>" in page

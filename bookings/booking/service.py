@@ -1500,11 +1500,13 @@ def _order(filters: Filters) -> list[ColumnElement]:
 
 
 def _delegates_query(event_id: int, filters: Filters) -> Select:
-    """The bookings ``filters`` match, with their sectors (one joined query), in order."""
+    """The bookings ``filters`` match, with their sectors and LSCBs (one joined query), in
+    order."""
     query = (
         select(Booking)
         .join(Booking.sector)
-        .options(contains_eager(Booking.sector))
+        .join(Booking.lscb)
+        .options(contains_eager(Booking.sector), contains_eager(Booking.lscb))
         .where(Booking.event_id == event_id)
     )
     q = filters.q.strip()
@@ -1592,6 +1594,7 @@ CSV_COLUMNS = (
     "Organisation",
     "Job title",
     "Sector",
+    "LSCB",
     "Dietary needs",
     "Access needs",
     "Booked at",
@@ -1614,6 +1617,7 @@ def csv_export(event_id: int, filters: Filters = Filters()) -> str:
             b.organisation,
             b.job_title,
             b.sector.name,
+            b.lscb.name,
             b.dietary_needs,
             b.access_needs,
             format_stamp(b.created_at),
