@@ -83,6 +83,20 @@ def _listed(label: str, message: str) -> SelectField:
     )
 
 
+def _details(form: Form, lscb_id: int) -> DelegateDetails:
+    """A delegate's details from any form with the delegate's fields (own, link, colleague)."""
+    return DelegateDetails(
+        name=form.name.data,
+        email=form.email.data,
+        organisation=form.organisation.data,
+        job_title=form.job_title.data,
+        sector_id=form.sector.data,
+        lscb_id=lscb_id,
+        dietary_needs=form.dietary_needs.data or "",
+        access_needs=form.access_needs.data or "",
+    )
+
+
 def _needs(label: str) -> TextAreaField:
     return TextAreaField(
         label,
@@ -114,16 +128,7 @@ class BookingForm(NeedsForm):
         self.lscb.choices = [(UNCHOSEN, "Choose your LSCB")] + [(b.id, b.name) for b in lscbs]
 
     def details(self) -> DelegateDetails:
-        return DelegateDetails(
-            name=self.name.data,
-            email=self.email.data,
-            organisation=self.organisation.data,
-            job_title=self.job_title.data,
-            sector_id=self.sector.data,
-            lscb_id=self.lscb.data,
-            dietary_needs=self.dietary_needs.data or "",
-            access_needs=self.access_needs.data or "",
-        )
+        return _details(self, self.lscb.data)
 
 
 class LinkBookingForm(BookingForm):
@@ -132,16 +137,7 @@ class LinkBookingForm(BookingForm):
     lscb = None
 
     def details_for(self, lscb_id: int) -> DelegateDetails:
-        return DelegateDetails(
-            name=self.name.data,
-            email=self.email.data,
-            organisation=self.organisation.data,
-            job_title=self.job_title.data,
-            sector_id=self.sector.data,
-            lscb_id=lscb_id,
-            dietary_needs=self.dietary_needs.data or "",
-            access_needs=self.access_needs.data or "",
-        )
+        return _details(self, lscb_id)
 
 
 # ----------------------------------------------------------------------------- team booking
@@ -177,16 +173,7 @@ class ColleagueForm(Form):
         )
 
     def details(self) -> DelegateDetails:
-        return DelegateDetails(
-            name=self.name.data,
-            email=self.email.data,
-            organisation=self.organisation.data,
-            job_title=self.job_title.data,
-            sector_id=self.sector.data,
-            lscb_id=self.lscb.data,
-            dietary_needs=self.dietary_needs.data or "",
-            access_needs=self.access_needs.data or "",
-        )
+        return _details(self, self.lscb.data)
 
 
 MODE_LABELS = {
