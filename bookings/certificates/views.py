@@ -7,7 +7,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from bookings.booking import service as booking_service
 from bookings.certificates import service
 from bookings.certificates.forms import ShowNameForm
-from bookings.certificates.pdf import certificate_pdf
 from bookings.extensions import csrf, limiter
 from bookings.web.forms import ButtonForm
 
@@ -62,6 +61,10 @@ def show(token: str):
 
 @bp.get("/bookings/<token>/certificate.pdf")
 def pdf(token: str):
+    # fpdf2 and its font tools add about 20 MiB and a quarter of a second to a worker: only
+    # the workers that make a certificate import them.
+    from bookings.certificates.pdf import certificate_pdf
+
     view = _view(token)
     response = Response(certificate_pdf(view, _verify_url(view.number)), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
