@@ -72,3 +72,7 @@ CERTIFICATE_FONT: str | None = None
 # The largest request body: a paper's upload (at most 20 MB, bookings.papers.service) and its
 # form. A larger one is refused with the 413 page before it is read.
 MAX_CONTENT_LENGTH = 21 * 1024 * 1024
+
+# How long a worker keeps a public page (home, events list, an event) to answer visitors not
+# logged in (bookings/web/kept.py): what such a page shows is at most this old. 0: not kept.
+PUBLIC_PAGES_KEPT_SECONDS = 1.0

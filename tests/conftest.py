@@ -87,8 +87,10 @@ def make_app(database_url: str, instance: Path, **extra):
     @app.before_request
     def _signed_in_user_per_request() -> None:
         # The fixtures' app context outlives each request, and g with it; a server gives every
-        # request a fresh g, so that one client's signed-in organiser never serves another's.
+        # request a fresh g, so that one client's signed-in organiser (or CSRF token) never
+        # serves another's.
         g.pop("_login_user", None)
+        g.pop("csrf_token", None)
 
     return app
 

@@ -11,17 +11,22 @@ from bookings.events.models import EventKind
 from bookings.openings import service as openings_service
 from bookings.openings.forms import TellMeForm
 from bookings.papers import service as papers_service
+from bookings.web.kept import kept
 
 bp = Blueprint("events", __name__)
 
 
 @bp.get("/")
 def home():
-    return render_template("events/home.html", **service.listing(limit=6)._asdict())
+    return kept(lambda: render_template("events/home.html", **service.listing(limit=6)._asdict()))
 
 
 @bp.get("/events")
 def index():
+    return kept(_index)
+
+
+def _index():
     kind = _kind_filter()
     past = request.args.get("when") == "past"
     return render_template(
@@ -35,6 +40,10 @@ def index():
 
 @bp.get("/events/<slug>")
 def show(slug: str):
+    return kept(lambda: _show(slug))
+
+
+def _show(slug: str):
     page = service.public_event_page(slug)
     if page is None:
         abort(404)

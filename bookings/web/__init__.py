@@ -16,6 +16,7 @@ from markupsafe import Markup
 from bookings import london
 from bookings.db import db
 from bookings.web import input as edge
+from bookings.web import kept
 
 # A manage, team or "my bookings" link, or an LSCB's booking link: each is a key to something.
 MANAGE_LINK = re.compile(r"/bookings/(?:[a-z]+/)?[A-Za-z0-9_-]{20,}")
@@ -48,6 +49,7 @@ def paragraphs(text: str) -> Markup:
 
 def init_app(app: Flask) -> None:
     edge.init_app(app)
+    kept.init_app(app)
     for name in ACCESS_LOGGERS:
         access_log = logging.getLogger(name)
         if not any(isinstance(f, RedactManageLinks) for f in access_log.filters):
