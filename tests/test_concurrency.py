@@ -179,6 +179,42 @@ def test_simultaneous_bookings_never_oversell(app, make, tmp_path):
     assert sorted(mails) == sorted(["confirmed"] * CAPACITY + ["waitlisted"] * len(waiting))
 
 
+def test_every_worker_shows_a_booking_once_the_kept_second_is_over(app, make, tmp_path):
+    """Each worker keeps the event page for a second (bookings/web/kept.py): after a booking
+    made elsewhere (here, by this process: no worker's own commit empties its keep), none of
+    them shows the old count once that second is over."""
+    sector = make.sector("Health")
+    slug = make.event(capacity=CAPACITY).slug
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with gunicorn(str(url), app.config["SECRET_KEY"], tmp_path) as base:
+
+        def places_left_shown() -> set[str]:
+            """What visitors at once see, over several connections (so several workers)."""
+            seen: list[str] = []
+
+            def visit() -> None:
+                with urllib.request.urlopen(f"{base}/events/{slug}", timeout=30) as page:
+                    seen.append(re.search(r"(\d+) places? left", page.read().decode())[1])
+
+            _run_all([visit] * WORKERS * 4)
+            return set(seen)
+
+        assert places_left_shown() == {str(CAPACITY)}
+        service.book_at(
+            slug,
+            service.DelegateDetails(
+                name="Amira Khan",
+                email="amira.khan@example.org",
+                organisation="Whittington Health",
+                job_title="Named nurse",
+                sector_id=sector.id,
+                lscb_id=default_lscb().id,
+            ),
+        )
+        time.sleep(app.config["PUBLIC_PAGES_KEPT_SECONDS"] + 0.2)
+        assert places_left_shown() == {str(CAPACITY - 1)}
+
+
 def test_simultaneous_cancellations_promote_exactly_one_delegate_each(app, make, tmp_path):
     sector = make.sector("Police")
     event = make.event(capacity=CAPACITY)
