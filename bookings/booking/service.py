@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from flask_sqlalchemy.pagination import Pagination
@@ -33,6 +34,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    bindparam,
     case,
     func,
     literal,
@@ -330,20 +332,7 @@ def _places_for(
     if not places:
         return {}
     ids = list(places)
-    columns = [
-        Booking.event_id,
-        Booking.status,
-        Booking.sector_id,
-        Booking.allocation_id,
-        func.count(),
-    ]
-    if email_key is not None:
-        columns.append(func.count(case((Booking.email_key == email_key, 1))))
-    rows = db.session.execute(
-        select(*columns)
-        .where(Booking.event_id.in_(ids), Booking.is_active)
-        .group_by(Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id)
-    )
+    rows = db.session.execute(_counts(email_key is not None), {"ids": ids, "email_key": email_key})
     for event_id, status, sector_id, allocation_id, n, *same_address in rows:
         counted = places[event_id]
         if same_address and same_address[0]:
@@ -374,6 +363,25 @@ def _places_for(
     ):
         places[limit.event_id].limits[limit.sector_id] = limit
     return places
+
+
+@cache
+def _counts(with_address: bool) -> Select:
+    """``_places_for``'s count, built once per process: the booking's own statement."""
+    columns = [
+        Booking.event_id,
+        Booking.status,
+        Booking.sector_id,
+        Booking.allocation_id,
+        func.count(),
+    ]
+    if with_address:
+        columns.append(func.count(case((Booking.email_key == bindparam("email_key"), 1))))
+    return (
+        select(*columns)
+        .where(Booking.event_id.in_(bindparam("ids", expanding=True)), Booking.is_active)
+        .group_by(Booking.event_id, Booking.status, Booking.sector_id, Booking.allocation_id)
+    )
 
 
 def _places(
@@ -476,7 +484,7 @@ def email_key(address: str) -> str:
 # ----------------------------------------------------------------------------- locking
 
 
-def _take_write_lock(where: ColumnElement[bool]) -> None:
+def _take_write_lock(where: ColumnElement[bool], params: dict | None = None) -> None:
     """SQLite has no row locks: take the database's write lock, which WAL and the busy timeout
     make others queue for. At the start of a transaction ``BEGIN IMMEDIATE`` takes it without
     writing anything; once the transaction has begun (a write, a savepoint) a no-op UPDATE of
@@ -486,7 +494,7 @@ def _take_write_lock(where: ColumnElement[bool]) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         return
     events = Event.__table__
-    connection.execute(update(events).where(where).values(id=events.c.id))
+    connection.execute(update(events).where(where).values(id=events.c.id), params)
 
 
 def _locked(where: ColumnElement[bool], *columns: ColumnElement) -> Row | None:
@@ -513,16 +521,36 @@ def lock_event(event_id: int) -> Event:
     return row[0]
 
 
-def _lock_for_booking(where: ColumnElement[bool]) -> tuple[Event, bool] | None:
-    """``lock_event`` for a booking, by any criteria (the public form's slug), in the same
-    statement saying whether the event holds places at all (allocations or sector limits):
-    without, the booking's count needs no query of either."""
+def _lock_for_booking(key: int | str) -> tuple[Event, bool] | None:
+    """``lock_event`` for a booking, the event found by its id or (the public form) by the
+    address of a public event, in the same statement saying whether the event holds places
+    at all (allocations or sector limits): without, the booking's count needs no query of
+    either."""
+    require_unit_of_work("the event's lock")
+    by_slug = isinstance(key, str)
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    where, query = _booking_lock(by_slug, row_lock=not sqlite)
+    params = {"key": key}
+    if sqlite:
+        _take_write_lock(where, params)
+    row = db.session.execute(query, params).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+@cache
+def _booking_lock(by_slug: bool, row_lock: bool) -> tuple[ColumnElement[bool], Select]:
+    """The booking lock's statement, built once per process: a booking is the request that
+    queues, so what it can skip it does (see docs/performance.md)."""
+    key = bindparam("key")
+    where = and_(Event.slug == key, Event.is_public) if by_slug else Event.id == key
     held = or_(
         select(Allocation.id).where(Allocation.event_id == Event.id).exists(),
         select(SectorLimit.id).where(SectorLimit.event_id == Event.id).exists(),
     )
-    row = _locked(where, held.label("held"))
-    return None if row is None else (row[0], bool(row[1]))
+    query = select(Event, held.label("held")).where(where)
+    if row_lock:
+        query = query.with_for_update(of=Event)
+    return where, query.execution_options(populate_existing=True)
 
 
 def _lock_booking(booking_id: int) -> tuple[Event, Booking]:
@@ -705,26 +733,27 @@ def book(
     allocation_id: int | None = None,
 ) -> Placed:
     """Give the delegate a place, or a place on the waiting list (see ``_place``)."""
-    return _book(Event.id == event_id, event_id, details, now, allocation_id)
+    return _book(event_id, details, now, allocation_id)
 
 
 def book_at(slug: str, details: DelegateDetails, now: datetime | None = None) -> Placed:
     """``book`` for the public form: the event is found by its address under its lock, in the
     lock's own statement; ``NoSuchEvent`` when no public event has it (drafts have none)."""
-    return _book(and_(Event.slug == slug, Event.is_public), None, details, now, None)
+    return _book(slug, details, now, None)
 
 
 def _book(
-    where: ColumnElement[bool],
-    event_id: int | None,
+    key: int | str,
     details: DelegateDetails,
     now: datetime | None,
     allocation_id: int | None,
 ) -> Placed:
+    """Book at the event of id ``key``, or of address ``key`` (the public form)."""
+    event_id = key if isinstance(key, int) else None
     try:
         with unit_of_work():
             draft = _draft(details, _entries(details, event_id, allocation_id))
-            locked = _lock_for_booking(where)
+            locked = _lock_for_booking(key)
             if locked is None:
                 if event_id is None:
                     raise NoSuchEvent()
@@ -742,15 +771,14 @@ def _entries(
     """The booking's sector and LSCB, checked in one query: the sector must be on the form's
     list (not retired); the LSCB too, or be the one of the link's allocation (which may have
     retired since the places were held for it)."""
-    sector_retired = select(Sector.retired).where(Sector.id == details.sector_id)
-    if allocation_id is None:
-        lscb = select(Lscb.retired).where(Lscb.id == details.lscb_id)
-    else:
-        lscb = select(Allocation.lscb_id).where(
-            Allocation.id == allocation_id, Allocation.event_id == event_id
-        )
+    params = {
+        "sector_id": details.sector_id,
+        "lscb_id": details.lscb_id,
+        "allocation_id": allocation_id,
+        "event_id": event_id,
+    }
     retired, lscb_found = db.session.execute(
-        select(sector_retired.scalar_subquery(), lscb.scalar_subquery())
+        _entries_check(allocation_id is not None), params
     ).one()
     if retired is None or retired:
         raise BookingRefused("Please choose your sector from the list.")
@@ -761,6 +789,20 @@ def _entries(
     if lscb_found is None:
         raise BookingRefused("This booking link is not valid for this event.")
     return details.sector_id, lscb_found
+
+
+@cache
+def _entries_check(linked: bool) -> Select:
+    """``_entries``' statement, built once per process."""
+    sector_retired = select(Sector.retired).where(Sector.id == bindparam("sector_id"))
+    if linked:
+        lscb = select(Allocation.lscb_id).where(
+            Allocation.id == bindparam("allocation_id"),
+            Allocation.event_id == bindparam("event_id"),
+        )
+    else:
+        lscb = select(Lscb.retired).where(Lscb.id == bindparam("lscb_id"))
+    return select(sector_retired.scalar_subquery(), lscb.scalar_subquery())
 
 
 def _place(
@@ -1355,7 +1397,7 @@ def book_team(
         )
     try:
         with unit_of_work():
-            locked = _lock_for_booking(Event.id == event_id)
+            locked = _lock_for_booking(event_id)
             if locked is None:
                 raise BookingRefused("This event does not exist.")
             event, held = locked
@@ -2036,20 +2078,24 @@ class Entry(NamedTuple):
 def form_entries() -> tuple[list[Entry], list[Entry]]:
     """The sectors and the LSCBs the booking form offers, in one query of their ids and names:
     the booking POST reads them to validate the form, so they cost one statement, not two."""
-    rows = db.session.execute(
-        union_all(
-            *(
-                select(literal(n).label("list"), model.id, model.name, model.position).where(
-                    model.retired.is_(False)
-                )
-                for n, model in enumerate((Sector, Lscb))
-            )
-        ).order_by("list", "position", "name")
-    )
+    rows = db.session.connection().execute(_entries_lists())
     lists: tuple[list[Entry], list[Entry]] = ([], [])
     for n, entry_id, name, _position in rows:
         lists[n].append(Entry(entry_id, name))
     return lists
+
+
+@cache
+def _entries_lists() -> Select:
+    """``form_entries``' statement, built once per process."""
+    return union_all(
+        *(
+            select(literal(n).label("list"), model.id, model.name, model.position).where(
+                model.retired.is_(False)
+            )
+            for n, model in enumerate((Sector, Lscb))
+        )
+    ).order_by("list", "position", "name")
 
 
 def all_entries(ref: ReferenceList) -> list:
