@@ -346,23 +346,34 @@ def _places_for(
             counted.by_allocation[allocation_id] = counted.by_allocation.get(allocation_id, 0) + n
     if not held:
         return places
-    for allocation in db.session.scalars(
+    allocations, limits = _held_lists()
+    for allocation in db.session.scalars(allocations, {"ids": ids}):
+        places[allocation.event_id].allocations.append(allocation)
+    for limit in db.session.scalars(limits, {"ids": ids}):
+        places[limit.event_id].limits[limit.sector_id] = limit
+    return places
+
+
+@cache
+def _held_lists() -> tuple[Select, Select]:
+    """``_places_for``'s allocations (with their LSCBs) and sector limits (with their
+    sectors), built once per process."""
+    ids = bindparam("ids", expanding=True)
+    allocations = (
         select(Allocation)
         .join(Allocation.lscb)
         .options(contains_eager(Allocation.lscb))
         .where(Allocation.event_id.in_(ids))
         .order_by(*Lscb.display_order())
-    ):
-        places[allocation.event_id].allocations.append(allocation)
-    for limit in db.session.scalars(
+    )
+    limits = (
         select(SectorLimit)
         .join(SectorLimit.sector)
         .options(contains_eager(SectorLimit.sector))
         .where(SectorLimit.event_id.in_(ids))
         .order_by(*Sector.display_order())
-    ):
-        places[limit.event_id].limits[limit.sector_id] = limit
-    return places
+    )
+    return allocations, limits
 
 
 @cache
