@@ -51,10 +51,14 @@ def test_each_visitor_books_with_their_own_token_from_a_kept_page(csrf_app):
     sector = make.sector("Police")
     event = make.event(capacity=5)
     first, second = csrf_app.test_client(), csrf_app.test_client()
-    first_token = TOKEN.search(first.get(f"/events/{event.slug}").text)[1]
-    kept_page = second.get(f"/events/{event.slug}").text
+    rendered = first.get(f"/events/{event.slug}")
+    first_token = TOKEN.search(rendered.text)[1]
+    from_keep = second.get(f"/events/{event.slug}")
     assert csrf_app.extensions[kept.KEY], "the first visit's page was kept"
+    kept_page = from_keep.text
     second_token = TOKEN.search(kept_page)[1]
+    for response in (rendered, from_keep):  # a proxy must not keep a visitor's token
+        assert response.headers["Cache-Control"] == "private, no-cache"
     assert second_token != first_token
     assert "\x00" not in kept_page
     stolen = second.post(

@@ -44,7 +44,14 @@ class Kept:
 
 
 def kept(render: Callable[[], ResponseReturnValue]) -> Response:
-    """The page ``render`` makes, from the keep when it is there and fresh."""
+    """The page ``render`` makes, from the keep when it is there and fresh; never for a shared
+    cache (a proxy's), since each answer carries its visitor's token and session."""
+    response = _from_keep(render)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _from_keep(render: Callable[[], ResponseReturnValue]) -> Response:
     seconds = current_app.config["PUBLIC_PAGES_KEPT_SECONDS"]
     if not seconds or not _same_for_everyone():
         return make_response(render())
@@ -69,7 +76,7 @@ def kept(render: Callable[[], ResponseReturnValue]) -> Response:
             headers=tuple(
                 (name, value)
                 for name, value in response.headers.items()
-                if name.lower() != "content-length"
+                if name.lower() not in ("content-length", "cache-control")
             ),
         )
     return response
