@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.feeds [--events 1000 10000] [--repeat 7] [--sqlite-only]
 
 For each size it fills a temporary SQLite database (and, unless --sqlite-only, a private
-PostgreSQL database on BENCH_DATABASE_URL) in bulk (events over the coming years at 20 venues, 5 slots with a speaker each, 12 networks with 12 meetings each), then times, in process
-through Flask's test client (so Flask's own request handling is counted), the median of --repeat
-runs:
+PostgreSQL database on BENCH_DATABASE_URL) in bulk (events over the coming years at 20 venues,
+5 slots with a speaker each, 12 networks with 12 meetings each), then times, in process through
+Flask's test client (so Flask's own request handling is counted), the median of --repeat runs:
 
 - cold, fresh process: the first request answered by a new process (app made, nothing cached),
   as a worker's first after a start;
