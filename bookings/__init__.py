@@ -43,15 +43,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf,
         db,
         init_limiter,
+        init_migrations,
         init_security,
         login_manager,
         mail,
-        migrate,
     )
 
     init_security(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    init_migrations(app, str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     mail.init_app(app)
     login_manager.init_app(app)
