@@ -79,6 +79,10 @@ def make_app(database_url: str, instance: Path, **extra):
         "MAIL_SEND_AFTER_REQUEST": False,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # The tests' requests share one app and look at pages straight after changing them:
+        # the keep of public pages is tested where it is switched on (test_kept_pages.py) and
+        # under gunicorn, where it is on by default (test_concurrency.py).
+        "PUBLIC_PAGES_KEPT_SECONDS": 0,
         **extra,
     }
     app = create_app(config)

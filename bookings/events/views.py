@@ -23,7 +23,7 @@ def home():
 
 @bp.get("/events")
 def index():
-    return kept(_index)
+    return kept(_index, reads=("kind", "when"))
 
 
 def _index():
