@@ -32,7 +32,6 @@ def table() -> str:
     for f in FIGURES:
         floor = f"{f.floor_name} {f.floor:,.1f}" if f.floor is not None else "-"
         ratio = f"{f.value / f.floor:.3f}" if f.floor else "-"
-        lines.append(
-            f"| {f.what} | {f.database} | {f.value:,.1f} {f.unit} | {floor} | {ratio} | {f.goal} |"
-        )
+        figure = f"{f.value:,.1f} {f.unit}" if f.unit else f"{f.value:,.0f}"
+        lines.append(f"| {f.what} | {f.database} | {figure} | {floor} | {ratio} | {f.goal} |")
     return "\n".join(lines)

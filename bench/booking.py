@@ -191,13 +191,20 @@ class _Server:
 
 
 def _drive(post, clients: int, seconds: float) -> tuple[int, int]:
-    """Run `post()` from `clients` threads for `seconds`; count successes and failures."""
+    """Run `post()` from `clients` threads for `seconds`; count successes and failures. Each
+    client is made (its page fetched for the cookie and token) before the clock starts."""
     done, failed = [0] * clients, [0] * clients
-    stop = time.monotonic() + seconds
+    stop: list[float] = []
+    ready = threading.Barrier(clients, action=lambda: stop.append(time.monotonic() + seconds))
 
     def loop(i: int) -> None:
-        session = post(i)
-        while time.monotonic() < stop:
+        try:
+            session = post(i)
+        except BaseException:
+            ready.abort()  # the others stop waiting; the error shows in this thread
+            raise
+        ready.wait()
+        while time.monotonic() < stop[0]:
             try:
                 session()
                 done[i] += 1

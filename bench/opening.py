@@ -42,6 +42,7 @@ from sqlalchemy import create_engine, text
 
 from bench import private_postgres
 from bench._http import Server
+from bench._summary import record
 
 SLUG = "safeguarding-londons-children-opening"
 
@@ -135,11 +136,16 @@ def _delegate(base: str, d: _Delegate) -> None:
         d.error = f"{type(exc).__name__}: {exc}"
 
 
+def _p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * 0.95))] if values else float("nan")
+
+
 def _percentiles(values: list[float]) -> str:
     values = sorted(values)
     if not values:
         return "-"
-    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    p95 = _p95(values)
     return (
         f"p50 {statistics.median(values) * 1000:6.0f} ms  p95 {p95 * 1000:6.0f} ms  "
         f"max {values[-1] * 1000:6.0f} ms"
@@ -194,10 +200,22 @@ def run(label: str, url: str, delegates: int, seconds: float, capacity: int, wor
     for d in errors[:5]:
         print(f"    delegate {d.n}: {d.error}")
     print(f"  worker RSS after: {', '.join(f'{size:.0f}' for size in rss)} MiB")
-    _check(url, crowd, capacity)
+    confirmed, out_of_order, untold = _check(url, crowd, capacity)
+    for what, value in (
+        ("event page", [d.page_s for d in crowd if d.page_s]),
+        ("booking", [d.book_s for d in crowd if d.book_s]),
+    ):
+        record(f"opening day: {what} p95", label, _p95(value) * 1000, "ms", goal="< 1,000 ms")
+    record("opening day: 5xx answers", label, server_errors, "", goal="0")
+    record("opening day: confirmed", label, confirmed, "", goal=f"{capacity}")
+    record("opening day: out of order or overtaken", label, out_of_order, "", goal="0")
+    record("opening day: bookings without their e-mail", label, untold, "", goal="0")
+    record("one worker's RSS after opening day", label, max(rss), "MiB", goal="< 100 MiB")
 
 
-def _check(url: str, crowd: list[_Delegate], capacity: int) -> None:
+def _check(url: str, crowd: list[_Delegate], capacity: int) -> tuple[int, int, int]:
+    """Prints what the database holds; returns the confirmed, those out of queue order or
+    overtaken, and the bookings whose e-mail is not in the outbox."""
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -218,10 +236,10 @@ def _check(url: str, crowd: list[_Delegate], capacity: int) -> None:
     in_order = all(s == "confirmed" for s in statuses[:first_waiting]) and all(
         s == "waitlisted" for s in statuses[first_waiting:]
     )
-    told = all(
-        (row[3] == 1 and row[4] == 0) if row[1] == "confirmed" else (row[4] == 1 and row[3] == 0)
-        for row in rows
-    )
+    # Each booking has exactly one e-mail of its outcome: a confirmation or a waiting notice.
+    expected = {"confirmed": (1, 0), "waitlisted": (0, 1)}
+    untold = sum((row[3], row[4]) != expected.get(row[1]) for row in rows)
+    told = untold == 0
     rank = {int(row[0].removeprefix("delegate").split("@")[0]): i for i, row in enumerate(rows)}
     # No booking answered before another was sent may stand behind it in the queue.
     booked = sorted((d for d in crowd if d.n in rank and d.answered), key=lambda d: d.sent)
@@ -238,6 +256,7 @@ def _check(url: str, crowd: list[_Delegate], capacity: int) -> None:
         f"places to the first in the queue: {in_order}; overtaken: {overtaken}; "
         f"every one's e-mail in the outbox: {told}   {'OK' if ok and not overtaken else 'FAILED'}"
     )
+    return confirmed, overtaken + (not in_order), untold
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -136,6 +136,7 @@ def run(label: str, url: str, workers: int, clients: int, seconds: float, rounds
         print(f"  {name:<22} {value:7.1f} req/s   ratio {ratio:.3f}{goal}")
         record(name, label, value, "req/s", floor, "hello world", goal.strip(" ()"))
     print(f"  worker RSS after: {', '.join(f'{size:.0f}' for size in rss)} MiB")
+    record("one worker's RSS after the page benchmark", label, max(rss), "MiB", goal="< 100 MiB")
     return result
 
 
