@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
                 "SQLALCHEMY_DATABASE_URI": url,
                 "SECRET_KEY": "bench",
                 "MAIL_SEND_AFTER_REQUEST": False,
+                # The page rendered each time, not answered from the keep: what it costs to make.
+                "PUBLIC_PAGES_KEPT_SECONDS": 0,
             }
         )
         client = app.test_client()
