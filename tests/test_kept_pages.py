@@ -1,7 +1,7 @@
 """Public pages kept for a second (bookings/web/kept.py): every visitor still gets their own
 CSRF token, any change shows once the kept time is over, each filter of the events list is a
-page of its own, and nothing that belongs to one visitor (a flashed message, an organiser's
-menu) is kept."""
+page of its own, made-up query strings add no pages, and nothing that belongs to one visitor
+(a flashed message, an organiser's menu) is kept."""
 
 from __future__ import annotations
 
@@ -142,14 +142,28 @@ def test_an_organiser_sees_their_menu_and_visitors_never_do(app, keep, client, m
     assert "Organiser log in" in visitor.get(page).text
 
 
-def test_made_up_query_strings_are_answered_but_never_kept(keep, client, make):
-    event = make.event()
+def test_made_up_query_strings_find_the_same_pages_and_add_none(keep, client, make):
+    event = make.event(title="Working with fathers")
     for n in range(kept.MOST_PAGES + 40):
-        assert client.get(f"/events?utm_source={n}").status_code == 200
-        assert client.get(f"/events/{event.slug}?ref={n}").status_code == 200
+        for address in (
+            f"/events?utm_source={n}",
+            f"/events?when=x{n}",
+            f"/events?when=y{n}&when=past",
+            f"/events/{event.slug}?ref={n}",
+        ):
+            response = client.get(address)
+            assert response.status_code == 200
+            assert "Working with fathers" in response.text
+    assert len(keep) == 2, "the events list and the event page, once each"
+    assert "Working with fathers" not in client.get("/events?when=past").text
+    assert len(keep) == 3
+
+
+def test_the_keep_holds_no_more_than_its_bytes(keep, client, make, monkeypatch):
+    monkeypatch.setattr(kept, "MOST_BYTES", 1)
+    event = make.event(capacity=12)
+    assert "12 places left" in client.get(f"/events/{event.slug}").text
     assert not keep
-    assert client.get("/events?kind=seminar").status_code == 200
-    assert len(keep) == 1
 
 
 def test_without_a_kept_time_every_visit_is_rendered_afresh(app, client, make):

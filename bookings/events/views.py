@@ -23,12 +23,12 @@ def home():
 
 @bp.get("/events")
 def index():
-    return kept(_index, reads=("kind", "when"))
-
-
-def _index():
     kind = _kind_filter()
     past = request.args.get("when") == "past"
+    return kept(lambda: _index(kind, past), variant=(kind, past))
+
+
+def _index(kind: EventKind | None, past: bool):
     return render_template(
         "events/index.html",
         **service.listing(kind, past=past)._asdict(),
