@@ -406,6 +406,7 @@ def run(label: str, url: str, workers: int, clients: int, seconds: float) -> dic
     for name in counts:
         if name.startswith("held, ") and name != "held, general":
             record(name, label, result[f"{name} per s"], "/s", general, "held, general", "0.8x")
+    record("booking benchmark: failed requests", label, result["errors"], "", goal="0")
     return result
 
 

@@ -200,22 +200,25 @@ def run(label: str, url: str, delegates: int, seconds: float, capacity: int, wor
     for d in errors[:5]:
         print(f"    delegate {d.n}: {d.error}")
     print(f"  worker RSS after: {', '.join(f'{size:.0f}' for size in rss)} MiB")
-    confirmed, out_of_order, untold = _check(url, crowd, capacity)
+    confirmed, waitlisted, out_of_order, untold = _check(url, crowd, capacity)
     for what, value in (
         ("event page", [d.page_s for d in crowd if d.page_s]),
         ("booking", [d.book_s for d in crowd if d.book_s]),
     ):
         record(f"opening day: {what} p95", label, _p95(value) * 1000, "ms", goal="< 1,000 ms")
     record("opening day: 5xx answers", label, server_errors, "", goal="0")
+    record("opening day: bookings not answered 303", label, not_303, "", goal="0")
+    record("opening day: delegates who got no answer", label, len(errors), "", goal="0")
     record("opening day: confirmed", label, confirmed, "", goal=f"{capacity}")
+    record("opening day: waitlisted", label, waitlisted, "", goal=f"{delegates - capacity}")
     record("opening day: out of order or overtaken", label, out_of_order, "", goal="0")
     record("opening day: bookings without their e-mail", label, untold, "", goal="0")
     record("one worker's RSS after opening day", label, max(rss), "MiB", goal="< 100 MiB")
 
 
-def _check(url: str, crowd: list[_Delegate], capacity: int) -> tuple[int, int, int]:
-    """Prints what the database holds; returns the confirmed, those out of queue order or
-    overtaken, and the bookings whose e-mail is not in the outbox."""
+def _check(url: str, crowd: list[_Delegate], capacity: int) -> tuple[int, int, int, int]:
+    """Prints what the database holds; returns the confirmed, the waitlisted, those out of
+    queue order or overtaken, and the bookings whose e-mail is not in the outbox."""
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -256,7 +259,7 @@ def _check(url: str, crowd: list[_Delegate], capacity: int) -> tuple[int, int, i
         f"places to the first in the queue: {in_order}; overtaken: {overtaken}; "
         f"every one's e-mail in the outbox: {told}   {'OK' if ok and not overtaken else 'FAILED'}"
     )
-    return confirmed, overtaken + (not in_order), untold
+    return confirmed, waitlisted, overtaken + (not in_order), untold
 
 
 def main(argv: list[str] | None = None) -> None:
