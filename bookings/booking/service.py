@@ -31,7 +31,6 @@ from typing import NamedTuple
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
     and_,
     bindparam,
@@ -508,17 +507,6 @@ def _take_write_lock(where: ColumnElement[bool], params: dict | None = None) -> 
     connection.execute(update(events).where(where).values(id=events.c.id), params)
 
 
-def _locked(where: ColumnElement[bool], *columns: ColumnElement) -> Row | None:
-    """The event matching ``where`` (and ``columns`` of it), read fresh under its lock."""
-    require_unit_of_work("the event's lock")
-    query = select(Event, *columns).where(where)
-    if db.session.get_bind().dialect.name == "sqlite":
-        _take_write_lock(where)
-    else:
-        query = query.with_for_update(of=Event)
-    return db.session.execute(query.execution_options(populate_existing=True)).first()
-
-
 def lock_event(event_id: int) -> Event:
     """Take the event's write lock for the rest of the unit of work and return it fresh.
 
@@ -526,17 +514,17 @@ def lock_event(event_id: int) -> Event:
     ``_take_write_lock``). Outside a unit of work a lock would end at the next stray commit,
     so it is refused there.
     """
-    row = _locked(Event.id == event_id)
-    if row is None:
+    locked = _lock_for_booking(event_id)
+    if locked is None:
         raise BookingRefused("This event does not exist.")
-    return row[0]
+    return locked[0]
 
 
 def _lock_for_booking(key: int | str) -> tuple[Event, bool] | None:
-    """``lock_event`` for a booking, the event found by its id or (the public form) by the
-    address of a public event, in the same statement saying whether the event holds places
-    at all (allocations or sector limits): without, the booking's count needs no query of
-    either."""
+    """The event's lock (``lock_event``), the event found by its id or (the public form) by
+    the address of a public event, read fresh in the same statement that says whether it
+    holds places at all (allocations or sector limits): without, a booking's count needs no
+    query of either."""
     require_unit_of_work("the event's lock")
     by_slug = isinstance(key, str)
     sqlite = db.session.get_bind().dialect.name == "sqlite"
